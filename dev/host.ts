@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import type { FunctionDefinition } from '../functions/registry';
+import { parseSchedule } from '../shared/schedule';
+
+/** One log line from a function, as the host would see it. */
+export interface HostLogEntry {
+  functionName: string;
+  invocationId: string;
+  level: string;
+  message: string;
+}
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  /** Runs a non-HTTP function now (what POST /admin/functions/{name} does) and waits for it. */
+  runFunction(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LocalHostOptions {
+  functions: readonly FunctionDefinition[];
+  port?: number;
+  /** Resolves `%NAME%` in timer schedules, as the Functions host does with app settings. */
+  appSettings: Readonly<Record<string, string | undefined>>;
+  /** Fire timers on their schedules (off in tests, which run them through /admin/functions). */
+  runTimers?: boolean;
+  onLog?: (entry: HostLogEntry) => void;
+  /** Largest request body read (the Functions front end caps bodies too). */
+  maxBodyBytes?: number;
+}
+
+/**
+ * A thin local stand-in for the Functions host: the same routes under /api, the same handlers, and the admin
+ * endpoint Core Tools offers for non-HTTP functions. It serves the function table that functions/index.ts
+ * registers with the real host, so `npm start` and `func start` run the same code.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const running = new Map<string, Promise<void>>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+
+  const context = (functionName: string): InvocationContext => {
+    const invocationId = randomUUID();
+    return new InvocationContext({
+      functionName,
+      invocationId,
+      logHandler: (level, ...args) =>
+        options.onLog?.({ functionName, invocationId, level, message: args.map(String).join(' ') }),
+    });
+  };
+
+  const runTimer = (
+    definition: Extract<FunctionDefinition, { trigger: 'timer' }>,
+    isPastDue: boolean,
+  ): Promise<void> => {
+    const current = running.get(definition.name);
+    if (current) return current; // like the host: one run of a timer function at a time
+    const timer: Timer = {
+      isPastDue,
+      schedule: { adjustForDST: false },
+      scheduleStatus: { last: '', next: '', lastUpdated: '' },
+    };
+    const run = Promise.resolve()
+      .then(() => definition.handler(timer, context(definition.name)))
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          options.onLog?.({
+            functionName: definition.name,
+            invocationId: '',
+            level: 'error',
+            message: String(error),
+          }),
+      )
+      .finally(() => running.delete(definition.name));
+    running.set(definition.name, run);
+    return run;
+  };
+
+  const server = http.createServer((req, res) => {
+    void serve(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
+    if (admin && req.method === 'POST') {
+      await readBody(req, maxBodyBytes);
+      const definition = options.functions.find((f) => f.name === decodeURIComponent(admin[1]!));
+      if (!definition) return send(res, { status: 404 });
+      if (definition.trigger !== 'timer') return send(res, { status: 400 });
+      void runTimer(definition, false);
+      return send(res, { status: 202 });
+    }
+    if (!url.pathname.startsWith('/api/')) return send(res, { status: 404 });
+    const path = url.pathname.slice('/api/'.length);
+    let routeMatched = false;
+    for (const definition of options.functions) {
+      if (definition.trigger !== 'http') continue;
+      const params = matchRoute(definition.route, path);
+      if (!params) continue;
+      routeMatched = true;
+      if (!definition.methods.includes((req.method ?? 'GET') as (typeof definition.methods)[number]))
+        continue;
+      const body = await readBody(req, maxBodyBytes);
+      if (body === undefined) return send(res, { status: 413 });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const request = new HttpRequest({
+        method: req.method ?? 'GET',
+        url: url.toString(),
+        headers,
+        query: Object.fromEntries(url.searchParams),
+        params,
+        ...(body.length > 0 ? { body: { string: body.toString('utf8') } } : {}),
+      });
+      const response = await definition.handler(request, context(definition.name));
+      return send(res, response);
+    }
+    return send(res, { status: routeMatched ? 405 : 404 });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  if (options.runTimers) {
+    for (const definition of options.functions) {
+      if (definition.trigger !== 'timer') continue;
+      const expression = definition.schedule.replace(
+        /%([^%]+)%/g,
+        (_, name: string) => options.appSettings[name] ?? '',
+      );
+      const schedule = parseSchedule(expression);
+      const arm = (): void => {
+        const next = schedule.next(new Date());
+        if (stopped || !next) return;
+        const handle = setTimeout(() => {
+          timers.delete(handle);
+          void runTimer(definition, false);
+          arm();
+        }, next.getTime() - Date.now());
+        timers.add(handle);
+      };
+      arm();
+    }
+  }
+
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    runFunction: async (name) => {
+      const definition = options.functions.find((f) => f.name === name);
+      if (definition?.trigger !== 'timer') throw new Error(`No timer function named ${name}`);
+      await runTimer(definition, false);
+    },
+    stop: async () => {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      await Promise.allSettled(running.values());
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Matches `jobs/{id}/status` against `jobs/abc/status`; a parameter never spans a '/'. */
+function matchRoute(route: string, path: string): Record<string, string> | undefined {
+  const routeParts = route.split('/');
+  const pathParts = path.split('/');
+  if (routeParts.length !== pathParts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < routeParts.length; i++) {
+    const r = routeParts[i]!;
+    const p = pathParts[i]!;
+    const param = /^\{(\w+)\}$/.exec(r);
+    if (param) {
+      if (p === '') return undefined;
+      try {
+        params[param[1]!] = decodeURIComponent(p);
+      } catch {
+        return undefined;
+      }
+    } else if (r.toLowerCase() !== p.toLowerCase()) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** Reads the body; undefined when it is over the cap. */
+function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) over = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, response: HttpResponseInit): void {
+  const headers = new Headers(response.headers);
+  let body: string | Uint8Array | undefined;
+  if (response.jsonBody !== undefined) {
+    body = JSON.stringify(response.jsonBody);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  } else if (typeof response.body === 'string' || response.body instanceof Uint8Array) {
+    body = response.body;
+  }
+  res.writeHead(response.status ?? 200, Object.fromEntries(headers));
+  res.end(body);
+}

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import type { FunctionDefinition } from '../functions/registry';
+import { startAzurite, type AzuriteInstance } from './azurite';
+import { startLocalHost, type HostLogEntry, type LocalHost } from './host';
+import { startIdentityEndpoint, type IdentityEndpoint } from './identityStandIn';
+import { startKeyVault, type KeyVaultStandIn } from './keyVaultStandIn';
+import {
+  addDemoJobs,
+  startUpstreamSimulator,
+  type UpstreamSimulator,
+  type UpstreamSimulatorOptions,
+} from './upstreamSimulator';
+
+/** The secret the demo jobs name; its value is made up at start and shared by the vault and the simulator. */
+export const DEMO_SECRET_NAME = 'demo-upstream-key';
+
+export interface LocalStack {
+  host: LocalHost;
+  /** Present when this stack started them (the setting was absent). */
+  azurite?: AzuriteInstance;
+  vault?: KeyVaultStandIn;
+  identity?: IdentityEndpoint;
+  simulator?: UpstreamSimulator;
+  /** The settings the app runs with (absent ones filled by the stand-ins). */
+  settings: Record<string, string | undefined>;
+  /** Registration ids of the demo jobs, when registered. */
+  demoJobIds: string[];
+  /** The subscription key the stand-ins share (tests use it to check it never leaks). */
+  upstreamKey?: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  /** The process environment; absent settings are filled in it (the identity SDK reads it directly). */
+  env: NodeJS.ProcessEnv;
+  port?: number;
+  runTimers?: boolean;
+  registerDemoJobs?: boolean;
+  simulator?: Omit<UpstreamSimulatorOptions, 'keys'>;
+  /** Budget of the embedded simulator resource (default 120/min). */
+  simulatorBudget?: string;
+  /** A fixed subscription key instead of a random one. */
+  upstreamKey?: string;
+  onLog?: (entry: HostLogEntry) => void;
+}
+
+/**
+ * Starts the app as `npm start` runs it: every absent setting is filled by an embedded stand-in (Azurite in
+ * memory, the upstream simulator, a Key Vault stand-in and an identity endpoint); present settings are used as
+ * given and no stand-in is started for them. Then the function table is served by the local host.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const env = options.env;
+  const started: { stop(): Promise<void> }[] = [];
+  const stack: Omit<LocalStack, 'host' | 'stop'> = { settings: {}, demoJobIds: [] };
+  try {
+    const hasStorage = [
+      'AzureWebJobsStorage',
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__tableServiceUri',
+      'STATUS_STORAGE',
+      'STATUS_STORAGE__tableServiceUri',
+    ].some((name) => env[name]);
+    if (!hasStorage) {
+      stack.azurite = await startAzurite();
+      started.push(stack.azurite);
+      env.AzureWebJobsStorage = stack.azurite.connectionString;
+    }
+
+    const key = options.upstreamKey ?? `sim-${randomBytes(16).toString('hex')}`;
+    if (!env.KEY_VAULT_URL) {
+      stack.identity = await startIdentityEndpoint();
+      started.push(stack.identity);
+      const identity = stack.identity;
+      stack.vault = await startKeyVault({
+        secrets: { [DEMO_SECRET_NAME]: key },
+        validateToken: (token) => identity.isValidToken(token),
+        tenantId: identity.tenantId,
+      });
+      started.push(stack.vault);
+      env.KEY_VAULT_URL = stack.vault.url;
+      env.IDENTITY_ENDPOINT = identity.endpoint;
+      env.IDENTITY_HEADER = identity.header;
+      stack.upstreamKey = key;
+    }
+
+    if (!env.ALLOWED_UPSTREAM_HOSTS) {
+      stack.simulator = await startUpstreamSimulator({ ...options.simulator, keys: [key] });
+      started.push(stack.simulator);
+      env.ALLOWED_UPSTREAM_HOSTS = stack.simulator.origin;
+      // The simulator is one resource serving both kinds: give it a budget the demo can use.
+      env.UPSTREAM_RATE_LIMITS ??= `${new URL(stack.simulator.origin).host}=${options.simulatorBudget ?? '120/min'}`;
+    }
+    // Locally the demo should move within seconds; in Azure the default schedule is every minute.
+    env.POLL_SCHEDULE ??= '*/10 * * * * *';
+
+    // Settings are complete: load the function app (it parses them once and fails fast on a bad one).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { functionTable } = require('../functions/index') as {
+      functionTable: readonly FunctionDefinition[];
+    };
+    const host = await startLocalHost({
+      functions: functionTable,
+      port: options.port ?? 0,
+      appSettings: env,
+      runTimers: options.runTimers ?? false,
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    });
+    started.push(host);
+    stack.settings = { ...env };
+
+    if (options.registerDemoJobs && stack.simulator && stack.vault) {
+      for (const body of addDemoJobs(stack.simulator, new Date())) {
+        const response = await fetch(`${host.url}/api/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            ...body,
+            endpoint: stack.simulator.origin,
+            keySecretName: DEMO_SECRET_NAME,
+            pollIntervalSeconds: 10,
+            displayName: `demo ${'personGroupId' in body ? body.personGroupId : body.jobId}`,
+          }),
+        });
+        const job = (await response.json()) as { id?: string };
+        if (!response.ok || !job.id) throw new Error(`Demo job registration failed with ${response.status}`);
+        stack.demoJobIds.push(job.id);
+      }
+    }
+
+    return {
+      ...stack,
+      host,
+      stop: async () => {
+        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The function app's entry (package.json `main`). Importing it registers every function with the Functions
+ * host; the local host (dev/host.ts) serves the same table.
+ */
+import { deleteJob } from './deleteJob';
+import { getJob } from './getJob';
+import { getJobHistory } from './getJobHistory';
+import { getJobStatus } from './getJobStatus';
+import { health } from './health';
+import { listJobs } from './listJobs';
+import { pollJobs } from './pollJobs';
+import { refreshJob } from './refreshJob';
+import { registerJob } from './registerJob';
+import type { FunctionDefinition } from './registry';
+import { getConfig } from './services';
+
+// Fail fast: invalid settings stop the app at start, listing every problem.
+getConfig();
+
+export const functionTable: readonly FunctionDefinition[] = [
+  registerJob,
+  listJobs,
+  getJob,
+  getJobStatus,
+  getJobHistory,
+  refreshJob,
+  deleteJob,
+  health,
+  pollJobs,
+];

@@ -1,0 +1,80 @@
+import {
+  app,
+  type HttpHandler,
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponseInit,
+  type InvocationContext,
+  type Timer,
+  type TimerHandler,
+} from '@azure/functions';
+import { toErrorResponse } from '../shared/api/errors';
+import type { Logger } from '../shared/logger';
+
+/** One row of the function table: the Functions host and the local host both read these. */
+export type FunctionDefinition =
+  | {
+      name: string;
+      trigger: 'http';
+      route: string;
+      methods: HttpMethod[];
+      authLevel: 'anonymous' | 'function' | 'admin';
+      handler: HttpHandler;
+    }
+  | { name: string; trigger: 'timer'; schedule: string; handler: TimerHandler };
+
+/** Registers an HTTP function with the host and returns its table row. */
+export function httpFunction(
+  name: string,
+  options: {
+    route: string;
+    methods: HttpMethod[];
+    authLevel: 'anonymous' | 'function' | 'admin';
+    handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+  },
+): FunctionDefinition {
+  const handler: HttpHandler = async (request, context) => {
+    try {
+      return await options.handler(request, context);
+    } catch (error) {
+      return toErrorResponse(error, contextLogger(context));
+    }
+  };
+  app.http(name, { route: options.route, methods: options.methods, authLevel: options.authLevel, handler });
+  return {
+    name,
+    trigger: 'http',
+    route: options.route,
+    methods: options.methods,
+    authLevel: options.authLevel,
+    handler,
+  };
+}
+
+/** Registers a timer function with the host and returns its table row. */
+export function timerFunction(
+  name: string,
+  options: { schedule: string; handler: (timer: Timer, context: InvocationContext) => Promise<void> },
+): FunctionDefinition {
+  app.timer(name, { schedule: options.schedule, handler: options.handler });
+  return { name, trigger: 'timer', schedule: options.schedule, handler: options.handler };
+}
+
+/**
+ * Structured logs through the invocation context: the message, then its properties as one JSON object, so
+ * Application Insights keeps them queryable (`parse_json(extract('{.*}', 0, message))`).
+ */
+export function contextLogger(context: InvocationContext): Logger {
+  const line = (message: string, properties?: Record<string, unknown>): string =>
+    properties ? `${message} ${JSON.stringify(properties)}` : message;
+  return {
+    info: (message, properties) => context.info(line(message, properties)),
+    warn: (message, properties) => context.warn(line(message, properties)),
+    error: (message, properties) => context.error(line(message, properties)),
+  };
+}
+
+/** The scheme and host the caller used, for Location and nextLink. */
+export function baseUrlOf(request: HttpRequest): string {
+  return new URL(request.url).origin;
+}

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { HttpResponseInit } from '@azure/functions';
+import type { Clock } from '../clock';
+import type { Logger } from '../logger';
+import type { Job } from '../model';
+import { JOB_STATUSES, type JobStatus } from '../model';
+import type { Poller } from '../poller/poller';
+import type { JobStore } from '../store/types';
+import { type ApiError, invalidArgument, notFound } from './errors';
+import { isJobId, jobIdOf, parseRegistration, type RegistrationContext } from './registration';
+
+const DEFAULT_TOP = 50;
+const MAX_TOP = 100;
+/** max-age for a status that will not be polled again (terminal). */
+const SETTLED_MAX_AGE_SECONDS = 300;
+
+export interface JobsApiDeps extends RegistrationContext {
+  store: JobStore;
+  poller: Pick<Poller, 'pollNow' | 'withLogger'>;
+  clock: Clock;
+}
+
+/** Query parameters as the functions hand them over (URLSearchParams satisfies it). */
+export interface Query {
+  get(name: string): string | null;
+}
+
+/** What each route does (SPEC §7). Function files only parse the request and call one of these. */
+export class JobsApi {
+  constructor(private readonly deps: JobsApiDeps) {}
+
+  /** The same API, with refreshes logging to `logger` (an invocation context). */
+  withLogger(logger: Logger): JobsApi {
+    return new JobsApi({ ...this.deps, poller: this.deps.poller.withLogger(logger) });
+  }
+
+  async register(bodyText: string, contentType: string | null, baseUrl: string): Promise<HttpResponseInit> {
+    const registration = parseRegistration(bodyText, contentType, this.deps);
+    const adapter = this.deps.getAdapter(registration.kind)!;
+    const now = this.deps.clock.now().toISOString();
+    const job: Job = {
+      ...registration,
+      id: jobIdOf(registration.kind, registration.endpoint, registration.identity, adapter),
+      createdAt: now,
+      state: {
+        status: 'pending',
+        upstreamStatus: null,
+        upstream: null,
+        checkedAt: null,
+        changedAt: now,
+        nextCheckAt: now,
+        lastError: null,
+        consecutiveFailures: 0,
+      },
+    };
+    const { job: stored, created } = await this.deps.store.register(job);
+    return {
+      status: created ? 201 : 200,
+      headers: {
+        location: `${baseUrl}/api/jobs/${stored.id}`,
+        'content-type': 'application/json; charset=utf-8',
+      },
+      jsonBody: jobView(stored),
+    };
+  }
+
+  async list(query: Query, baseUrl: string): Promise<HttpResponseInit> {
+    const top = parseTop(query.get('top'));
+    const status = query.get('status') ?? undefined;
+    if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) {
+      throw invalidArgument(`'status' must be one of ${JOB_STATUSES.join(', ')}.`, 'status');
+    }
+    const kind = query.get('kind') ?? undefined;
+    if (kind !== undefined && !this.deps.listKinds().includes(kind)) {
+      throw invalidArgument(`'kind' must be one of ${this.deps.listKinds().join(', ')}.`, 'kind');
+    }
+    const skipToken = query.get('skipToken') ?? undefined;
+    const page = await this.deps.store.list({
+      top,
+      ...(status !== undefined ? { status: status as JobStatus } : {}),
+      ...(kind !== undefined ? { kind } : {}),
+      ...(skipToken !== undefined ? { continuationToken: skipToken } : {}),
+    });
+    const next = page.continuationToken
+      ? nextLink(`${baseUrl}/api/jobs`, { status, kind, top: String(top), skipToken: page.continuationToken })
+      : undefined;
+    return json(200, { value: page.items.map(jobView), ...(next ? { nextLink: next } : {}) });
+  }
+
+  async get(id: string | undefined): Promise<HttpResponseInit> {
+    return json(200, jobView(await this.load(id)));
+  }
+
+  /** Reads the cache only: one point read, never an upstream call. */
+  async getStatus(id: string | undefined, ifNoneMatch: string | null): Promise<HttpResponseInit> {
+    const job = await this.load(id);
+    const body = statusView(job);
+    const etag = `"${createHash('sha1').update(JSON.stringify(body)).digest('base64url').slice(0, 22)}"`;
+    const nextCheck = job.state.nextCheckAt ? Date.parse(job.state.nextCheckAt) : NaN;
+    const maxAge = Number.isFinite(nextCheck)
+      ? Math.max(0, Math.floor((nextCheck - this.deps.clock.now().getTime()) / 1000))
+      : SETTLED_MAX_AGE_SECONDS;
+    const headers: Record<string, string> = {
+      etag,
+      'cache-control': `max-age=${maxAge}`,
+      'last-modified': new Date(job.state.checkedAt ?? job.state.changedAt).toUTCString(),
+    };
+    if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) return { status: 304, headers };
+    return {
+      status: 200,
+      headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+      jsonBody: body,
+    };
+  }
+
+  async history(id: string | undefined, query: Query, baseUrl: string): Promise<HttpResponseInit> {
+    const job = await this.load(id);
+    const top = parseTop(query.get('top'));
+    const skipToken = query.get('skipToken') ?? undefined;
+    const page = await this.deps.store.listHistory(job.id, {
+      top,
+      ...(skipToken !== undefined ? { continuationToken: skipToken } : {}),
+    });
+    const next = page.continuationToken
+      ? nextLink(`${baseUrl}/api/jobs/${job.id}/history`, {
+          top: String(top),
+          skipToken: page.continuationToken,
+        })
+      : undefined;
+    return json(200, { value: page.items, ...(next ? { nextLink: next } : {}) });
+  }
+
+  async refresh(id: string | undefined): Promise<HttpResponseInit> {
+    if (!isJobId(id)) throw jobNotFound(id);
+    const job = await this.deps.poller.pollNow(id);
+    return json(200, statusView(job));
+  }
+
+  async delete(id: string | undefined): Promise<HttpResponseInit> {
+    if (isJobId(id)) await this.deps.store.delete(id);
+    return { status: 204 };
+  }
+
+  async health(): Promise<HttpResponseInit> {
+    try {
+      const last = await this.deps.store.getCycleSummary();
+      return json(200, {
+        status: last === undefined ? 'starting' : last.errors > 0 ? 'degraded' : 'healthy',
+        lastCycle: last ?? null,
+      });
+    } catch {
+      return json(503, { status: 'unhealthy', lastCycle: null });
+    }
+  }
+
+  private async load(id: string | undefined): Promise<Job> {
+    if (!isJobId(id)) throw jobNotFound(id);
+    const job = await this.deps.store.get(id);
+    if (!job) throw jobNotFound(id);
+    return job;
+  }
+}
+
+function jobNotFound(id: string | undefined): ApiError {
+  return notFound(isJobId(id) ? `Job ${id} does not exist.` : 'No job has that id.', 'id');
+}
+
+function parseTop(value: string | null): number {
+  if (value === null) return DEFAULT_TOP;
+  const top = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(top >= 1 && top <= MAX_TOP))
+    throw invalidArgument(`'top' must be a whole number from 1 to ${MAX_TOP}.`, 'top');
+  return top;
+}
+
+function nextLink(base: string, params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, value);
+  return `${base}?${search.toString()}`;
+}
+
+function matchesEtag(header: string, etag: string): boolean {
+  return header
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === etag);
+}
+
+function json(status: number, body: unknown): HttpResponseInit {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, jsonBody: body };
+}
+
+/** The status object (SPEC §7). */
+export function statusView(job: Job): Record<string, unknown> {
+  const s = job.state;
+  return {
+    id: job.id,
+    kind: job.kind,
+    status: s.status,
+    upstreamStatus: s.upstreamStatus,
+    ...(s.percentComplete !== undefined ? { percentComplete: s.percentComplete } : {}),
+    ...(s.estimatedEndDateTime !== undefined ? { estimatedEndDateTime: s.estimatedEndDateTime } : {}),
+    ...(s.message !== undefined ? { message: s.message } : {}),
+    upstream: s.upstream,
+    checkedAt: s.checkedAt,
+    changedAt: s.changedAt,
+    nextCheckAt: s.nextCheckAt,
+    lastError: s.lastError,
+  };
+}
+
+/** The job: registration fields + the status object. Never a key, only the secret's name. */
+export function jobView(job: Job): Record<string, unknown> {
+  return {
+    id: job.id,
+    kind: job.kind,
+    endpoint: job.endpoint,
+    ...job.identity,
+    keySecretName: job.keySecretName,
+    apiVersion: job.apiVersion,
+    pollIntervalSeconds: job.pollIntervalSeconds,
+    ...(job.displayName !== undefined ? { displayName: job.displayName } : {}),
+    createdAt: job.createdAt,
+    status: statusView(job),
+  };
+}

@@ -1,0 +1,281 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { parseSchedule } from './schedule';
+import type { RateBudget } from './upstream/types';
+
+/**
+ * Settings (SPEC §9) parsed once, at start, into a typed object. Nothing else reads `process.env`.
+ * Every problem is listed at once.
+ */
+export interface Config {
+  storage:
+    | { kind: 'connectionString'; connectionString: string }
+    | { kind: 'identity'; tableServiceUri: string; clientId?: string };
+  keyVaultUrl: string;
+  /** The managed identity endpoint is present (Azure, or the local identity stand-in). */
+  managedIdentity: { available: boolean; clientId?: string };
+  pollSchedule: string;
+  /** Extra exact origins allowed as upstream endpoints (SPEC §8). */
+  allowedUpstreamOrigins: string[];
+  /** Per-resource budgets (`host` or `host:port`, lowercase). */
+  rateLimits: Map<string, RateBudget>;
+  secretCacheTtlMs: number;
+  upstreamTimeoutMs: number;
+  cycleDeadlineMs: number;
+  cycleMaxJobs: number;
+  idleIntervalMs: number;
+  port: number;
+}
+
+/** Every setting the app reads, with its default (infra checks compare app settings against this list). */
+export const SETTINGS = {
+  AzureWebJobsStorage: 'Functions storage; the status tables too unless STATUS_STORAGE is set',
+  STATUS_STORAGE: 'connection string for the status tables',
+  STATUS_STORAGE__tableServiceUri: 'identity-based table endpoint for the status tables',
+  STATUS_STORAGE__clientId: 'user-assigned identity for the status tables',
+  KEY_VAULT_URL: 'vault holding the subscription keys',
+  AZURE_CLIENT_ID: 'user-assigned managed identity client id',
+  POLL_SCHEDULE: 'NCRONTAB schedule of the poll cycle',
+  ALLOWED_UPSTREAM_HOSTS: 'extra exact upstream origins',
+  UPSTREAM_RATE_LIMITS: 'per-host budgets',
+  SECRET_CACHE_TTL_SECONDS: 'secret cache TTL',
+  UPSTREAM_TIMEOUT_SECONDS: 'timeout of one upstream call',
+  CYCLE_DEADLINE_SECONDS: 'deadline of one poll cycle',
+  CYCLE_MAX_JOBS: 'most jobs one cycle selects',
+  IDLE_INTERVAL_SECONDS: 'poll interval of idle Face groups and notFound jobs (0 = stop)',
+  PORT: 'local host port (npm start only)',
+} as const;
+
+export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+function integerSetting(defaultValue: number, min: number, max: number) {
+  return optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+      .optional()
+      .transform((v) => v ?? defaultValue),
+  );
+}
+
+const schema = z.object({
+  AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__tableServiceUri: optionalText,
+  AzureWebJobsStorage__accountName: optionalText,
+  AzureWebJobsStorage__clientId: optionalText,
+  STATUS_STORAGE: optionalText,
+  STATUS_STORAGE__tableServiceUri: optionalText,
+  STATUS_STORAGE__clientId: optionalText,
+  KEY_VAULT_URL: optionalText,
+  AZURE_CLIENT_ID: optionalText,
+  IDENTITY_ENDPOINT: optionalText,
+  MSI_ENDPOINT: optionalText,
+  POLL_SCHEDULE: optionalText.transform((v) => v ?? DEFAULT_POLL_SCHEDULE),
+  ALLOWED_UPSTREAM_HOSTS: optionalText,
+  UPSTREAM_RATE_LIMITS: optionalText,
+  SECRET_CACHE_TTL_SECONDS: integerSetting(300, 0, 86_400),
+  UPSTREAM_TIMEOUT_SECONDS: integerSetting(10, 1, 120),
+  CYCLE_DEADLINE_SECONDS: integerSetting(50, 5, 3_600),
+  CYCLE_MAX_JOBS: integerSetting(10_000, 1, 1_000_000),
+  IDLE_INTERVAL_SECONDS: integerSetting(900, 0, 7 * 86_400),
+  PORT: integerSetting(7071, 1, 65_535),
+});
+
+/** Parses the settings; throws ConfigError listing every problem. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const s = parsed.data;
+  const problems: string[] = [];
+
+  const storage = parseStorage(s, problems);
+  const keyVaultUrl = parseKeyVaultUrl(s.KEY_VAULT_URL, problems);
+  try {
+    parseSchedule(s.POLL_SCHEDULE);
+  } catch (e) {
+    problems.push(`POLL_SCHEDULE: ${(e as Error).message}`);
+  }
+  const allowedUpstreamOrigins = parseAllowedOrigins(s.ALLOWED_UPSTREAM_HOSTS, problems);
+  const rateLimits = parseRateLimits(s.UPSTREAM_RATE_LIMITS, problems);
+  if (s.UPSTREAM_TIMEOUT_SECONDS >= s.CYCLE_DEADLINE_SECONDS) {
+    problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
+  }
+
+  if (problems.length > 0 || !storage || !keyVaultUrl) throw new ConfigError(problems);
+  const clientId = s.AZURE_CLIENT_ID;
+  return {
+    storage,
+    keyVaultUrl,
+    managedIdentity: {
+      available: s.IDENTITY_ENDPOINT !== undefined || s.MSI_ENDPOINT !== undefined,
+      ...(clientId ? { clientId } : {}),
+    },
+    pollSchedule: s.POLL_SCHEDULE,
+    allowedUpstreamOrigins,
+    rateLimits,
+    secretCacheTtlMs: s.SECRET_CACHE_TTL_SECONDS * 1000,
+    upstreamTimeoutMs: s.UPSTREAM_TIMEOUT_SECONDS * 1000,
+    cycleDeadlineMs: s.CYCLE_DEADLINE_SECONDS * 1000,
+    cycleMaxJobs: s.CYCLE_MAX_JOBS,
+    idleIntervalMs: s.IDLE_INTERVAL_SECONDS * 1000,
+    port: s.PORT,
+  };
+}
+
+type Settings = z.infer<typeof schema>;
+
+function parseStorage(s: Settings, problems: string[]): Config['storage'] | undefined {
+  const identity = (
+    uri: string,
+    name: string,
+    clientId: string | undefined,
+  ): Config['storage'] | undefined => {
+    if (!isHttpsUrl(uri)) {
+      problems.push(`${name}: must be an https:// table endpoint`);
+      return undefined;
+    }
+    const id = clientId ?? s.AZURE_CLIENT_ID;
+    return { kind: 'identity', tableServiceUri: uri.replace(/\/+$/, ''), ...(id ? { clientId: id } : {}) };
+  };
+  if (s.STATUS_STORAGE) return connectionString(s.STATUS_STORAGE, 'STATUS_STORAGE', problems);
+  if (s.STATUS_STORAGE__tableServiceUri) {
+    return identity(
+      s.STATUS_STORAGE__tableServiceUri,
+      'STATUS_STORAGE__tableServiceUri',
+      s.STATUS_STORAGE__clientId,
+    );
+  }
+  if (s.AzureWebJobsStorage) return connectionString(s.AzureWebJobsStorage, 'AzureWebJobsStorage', problems);
+  if (s.AzureWebJobsStorage__tableServiceUri) {
+    return identity(
+      s.AzureWebJobsStorage__tableServiceUri,
+      'AzureWebJobsStorage__tableServiceUri',
+      s.AzureWebJobsStorage__clientId,
+    );
+  }
+  if (s.AzureWebJobsStorage__accountName) {
+    if (!/^[a-z0-9]{3,24}$/.test(s.AzureWebJobsStorage__accountName)) {
+      problems.push('AzureWebJobsStorage__accountName: must be 3-24 lowercase letters or digits');
+      return undefined;
+    }
+    return identity(
+      `https://${s.AzureWebJobsStorage__accountName}.table.core.windows.net`,
+      'AzureWebJobsStorage__accountName',
+      s.AzureWebJobsStorage__clientId,
+    );
+  }
+  problems.push(
+    'AzureWebJobsStorage: required (a connection string, or AzureWebJobsStorage__accountName / STATUS_STORAGE__tableServiceUri for identity-based access)',
+  );
+  return undefined;
+}
+
+function connectionString(value: string, name: string, problems: string[]): Config['storage'] | undefined {
+  if (value === 'UseDevelopmentStorage=true' || /(^|;)\s*(AccountName|TableEndpoint)=/i.test(value)) {
+    return { kind: 'connectionString', connectionString: value };
+  }
+  // Never echo the value: it may hold an account key.
+  problems.push(`${name}: is not a storage connection string (needs AccountName= or TableEndpoint=)`);
+  return undefined;
+}
+
+function parseKeyVaultUrl(value: string | undefined, problems: string[]): string | undefined {
+  if (!value) {
+    problems.push('KEY_VAULT_URL: required (https://<vault-name>.vault.azure.net)');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push('KEY_VAULT_URL: is not a URL');
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    problems.push('KEY_VAULT_URL: must be https:// (plain http only for a loopback development vault)');
+    return undefined;
+  }
+  return url.origin;
+}
+
+function parseAllowedOrigins(value: string | undefined, problems: string[]): string[] {
+  if (!value) return [];
+  const origins: string[] = [];
+  for (const raw of value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      problems.push(`ALLOWED_UPSTREAM_HOSTS: '${raw}' is not an origin (scheme://host[:port])`);
+      continue;
+    }
+    if (url.origin === 'null' || raw.replace(/\/$/, '').toLowerCase() !== url.origin.toLowerCase()) {
+      problems.push(
+        `ALLOWED_UPSTREAM_HOSTS: '${raw}' must be an exact origin with no path, query or user info`,
+      );
+    } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      problems.push(`ALLOWED_UPSTREAM_HOSTS: '${raw}' uses plain http; only loopback origins may`);
+    } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push(`ALLOWED_UPSTREAM_HOSTS: '${raw}' must be http(s)`);
+    } else {
+      origins.push(url.origin);
+    }
+  }
+  return origins;
+}
+
+const PERIODS: Record<string, number> = {
+  s: 1000,
+  sec: 1000,
+  min: 60_000,
+  m: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+};
+
+function parseRateLimits(value: string | undefined, problems: string[]): Map<string, RateBudget> {
+  const limits = new Map<string, RateBudget>();
+  if (!value) return limits;
+  for (const item of value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9a-fA-F:]+\](?::\d{1,5})?)=(\d+)\/([a-z]+)$/.exec(item);
+    const periodMs = match ? PERIODS[match[3]!] : undefined;
+    const calls = match ? Number(match[2]) : 0;
+    if (!match || periodMs === undefined || calls < 1) {
+      problems.push(
+        `UPSTREAM_RATE_LIMITS: '${item}' must look like host[:port]=N/s, N/min or N/h with N >= 1`,
+      );
+      continue;
+    }
+    limits.set(match[1]!.toLowerCase(), { calls, periodMs });
+  }
+  return limits;
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

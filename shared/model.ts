@@ -1,0 +1,124 @@
+/**
+ * Plain types shared by every module: jobs, normalized statuses, poll outcomes, error codes.
+ * No I/O here, and no imports from other modules.
+ */
+
+export const JOB_STATUSES = [
+  'pending',
+  'notStarted',
+  'running',
+  'cancelling',
+  'succeeded',
+  'partiallyCompleted',
+  'failed',
+  'cancelled',
+  'notFound',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Codes stored in `lastError.code` (SPEC §4). */
+export const POLL_ERROR_CODES = [
+  'Unauthorized',
+  'QuotaExceeded',
+  'Forbidden',
+  'NotFound',
+  'Conflict',
+  'RateLimited',
+  'UpstreamUnavailable',
+  'InvalidResponse',
+  'SecretUnavailable',
+] as const;
+export type PollErrorCode = (typeof POLL_ERROR_CODES)[number];
+
+export interface LastError {
+  code: PollErrorCode;
+  message: string;
+  httpStatus?: number;
+  upstreamCode?: string;
+  /** ISO 8601 UTC */
+  at: string;
+  /** ISO 8601 UTC: when this job (or its resource) may be called again. */
+  retryAt?: string;
+}
+
+/** The identity fields of a job, by name (e.g. `{ personGroupId }` or `{ projectName, jobId }`). */
+export type Identity = Readonly<Record<string, string>>;
+
+/** What a caller registers (validated). */
+export interface JobRegistration {
+  kind: string;
+  /** Normalized origin, no trailing slash: `https://myface.cognitiveservices.azure.com` */
+  endpoint: string;
+  keySecretName: string;
+  apiVersion: string;
+  pollIntervalSeconds: number;
+  displayName?: string;
+  identity: Identity;
+}
+
+/** The cached status of a job (SPEC §7 status object, less id and kind). */
+export interface JobState {
+  status: JobStatus;
+  upstreamStatus: string | null;
+  percentComplete?: number;
+  estimatedEndDateTime?: string;
+  message?: string;
+  /** The parsed upstream body, validated, known fields only. */
+  upstream: Record<string, unknown> | null;
+  /** The upstream's own timestamp of this status (`lastActionDateTime` / `lastUpdatedDateTime`), ISO UTC. */
+  upstreamUpdatedAt?: string;
+  checkedAt: string | null;
+  changedAt: string;
+  /** null: not polled any more (terminal, or idle interval 0). */
+  nextCheckAt: string | null;
+  lastError: LastError | null;
+  /** Failed polls in a row (drives exponential backoff); 0 after a good answer. */
+  consecutiveFailures: number;
+}
+
+export interface Job extends JobRegistration {
+  id: string;
+  createdAt: string;
+  state: JobState;
+}
+
+export interface HistoryEntry {
+  status: JobStatus;
+  upstreamStatus: string | null;
+  at: string;
+  percentComplete?: number;
+}
+
+/** A status read from the upstream, normalized by an adapter. */
+export interface StatusReading {
+  status: JobStatus;
+  upstreamStatus: string;
+  percentComplete?: number;
+  estimatedEndDateTime?: string;
+  message?: string;
+  upstream: Record<string, unknown>;
+  upstreamUpdatedAt?: string;
+  /** Set when the upstream string was not recognized (mapped to `running`). */
+  unknownUpstreamStatus?: boolean;
+}
+
+/** An upstream answer that is not a status (SPEC §4), classified by an adapter. */
+export interface UpstreamFailure {
+  code: PollErrorCode;
+  message: string;
+  httpStatus?: number;
+  upstreamCode?: string;
+  /** Explicit wait the upstream asked for (Retry-After, retry-after-ms, body hint, quota replenish time). */
+  retryAfterMs?: number;
+}
+
+/** Every poll ends in exactly one of these. */
+export type PollOutcome =
+  { kind: 'status'; reading: StatusReading } | { kind: 'failure'; failure: UpstreamFailure };
+
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
+  'succeeded',
+  'partiallyCompleted',
+  'failed',
+  'cancelled',
+]);

@@ -1,0 +1,223 @@
+import type { RandomSource } from '../clock';
+import type { HistoryEntry, Job, JobState, LastError, PollOutcome, UpstreamFailure } from '../model';
+import { TERMINAL_STATUSES } from '../model';
+import type { JobAdapter } from '../upstream/types';
+
+/** Interval and backoff policy (SPEC §4, §5). Pure: time and randomness are passed in. */
+export interface PolicyOptions {
+  now: Date;
+  random: RandomSource;
+  /** Idle Face groups and notFound jobs; 0 = stop polling them. */
+  idleIntervalMs: number;
+}
+
+export const MIN_POLL_INTERVAL_SECONDS = 10;
+export const DEFAULT_POLL_INTERVAL_SECONDS = 60;
+const UNAUTHORIZED_BACKOFF_MS = 15 * 60_000;
+const FORBIDDEN_BACKOFF_MS = 60 * 60_000;
+const QUOTA_FALLBACK_MS = 60 * 60_000;
+const BACKOFF_BASE_MS = 30_000;
+const BACKOFF_CAP_MS = 15 * 60_000;
+const RATE_LIMIT_BASE_MS = 10_000;
+const RATE_LIMIT_CAP_MS = 10 * 60_000;
+
+/** A pause of the whole resource, asked for by a 429 or a quota 403. */
+export interface ResourcePause {
+  until: Date;
+  code: 'RateLimited' | 'QuotaExceeded';
+  message: string;
+}
+
+export interface Transition {
+  state: JobState;
+  /** A history entry when the status moved (or a Face group started a new run). */
+  history?: HistoryEntry;
+  pause?: ResourcePause;
+  /** The reading was older than what is stored and was dropped. */
+  stale?: boolean;
+}
+
+/** Exponential backoff with jitter: base·2^(n-1), capped, plus up to 10 % (at most 30 s) of jitter. */
+export function backoffMs(
+  failures: number,
+  random: RandomSource,
+  baseMs = BACKOFF_BASE_MS,
+  capMs = BACKOFF_CAP_MS,
+): number {
+  const exponent = Math.max(0, Math.min(failures - 1, 20));
+  const delay = Math.min(capMs, baseMs * 2 ** exponent);
+  return delay + jitterMs(delay, random);
+}
+
+function jitterMs(delayMs: number, random: RandomSource): number {
+  return Math.floor(random() * Math.min(delayMs * 0.1, 30_000));
+}
+
+/** The state a job moves to after one poll outcome. */
+export function nextTransition(
+  job: Job,
+  outcome: PollOutcome,
+  adapter: JobAdapter,
+  options: PolicyOptions,
+): Transition {
+  return outcome.kind === 'status'
+    ? afterReading(job, outcome.reading, adapter, options)
+    : afterFailure(job, outcome.failure, adapter, options);
+}
+
+function afterReading(
+  job: Job,
+  reading: Extract<PollOutcome, { kind: 'status' }>['reading'],
+  adapter: JobAdapter,
+  { now, idleIntervalMs }: PolicyOptions,
+): Transition {
+  const old = job.state;
+  const nowIso = now.toISOString();
+  if (
+    reading.upstreamUpdatedAt &&
+    old.upstreamUpdatedAt &&
+    reading.upstreamUpdatedAt < old.upstreamUpdatedAt
+  ) {
+    return {
+      stale: true,
+      state: {
+        ...old,
+        checkedAt: nowIso,
+        lastError: null,
+        consecutiveFailures: 0,
+        nextCheckAt: scheduleFor(old.status, job, adapter, now, idleIntervalMs, old.estimatedEndDateTime),
+      },
+    };
+  }
+  const statusMoved = reading.status !== old.status || reading.upstreamStatus !== old.upstreamStatus;
+  const newRun =
+    !statusMoved &&
+    adapter.phase(reading.status) === 'idle' &&
+    reading.upstreamUpdatedAt !== undefined &&
+    old.upstreamUpdatedAt !== undefined &&
+    reading.upstreamUpdatedAt > old.upstreamUpdatedAt;
+  const state: JobState = {
+    status: reading.status,
+    upstreamStatus: reading.upstreamStatus,
+    upstream: reading.upstream,
+    checkedAt: nowIso,
+    changedAt: statusMoved || newRun ? nowIso : old.changedAt,
+    nextCheckAt: scheduleFor(reading.status, job, adapter, now, idleIntervalMs, reading.estimatedEndDateTime),
+    lastError: null,
+    consecutiveFailures: 0,
+    ...(reading.percentComplete !== undefined ? { percentComplete: reading.percentComplete } : {}),
+    ...(reading.estimatedEndDateTime !== undefined
+      ? { estimatedEndDateTime: reading.estimatedEndDateTime }
+      : {}),
+    ...(reading.message !== undefined ? { message: reading.message } : {}),
+    ...(reading.upstreamUpdatedAt !== undefined ? { upstreamUpdatedAt: reading.upstreamUpdatedAt } : {}),
+  };
+  return statusMoved || newRun ? { state, history: historyOf(state, nowIso) } : { state };
+}
+
+function afterFailure(
+  job: Job,
+  failure: UpstreamFailure,
+  adapter: JobAdapter,
+  options: PolicyOptions,
+): Transition {
+  const { now, random, idleIntervalMs } = options;
+  const old = job.state;
+  const failures = old.consecutiveFailures + 1;
+  const at = (ms: number): Date => new Date(now.getTime() + ms);
+  let retryAt: Date | undefined;
+  let pause: ResourcePause | undefined;
+  switch (failure.code) {
+    case 'Unauthorized':
+      retryAt = at(UNAUTHORIZED_BACKOFF_MS + jitterMs(UNAUTHORIZED_BACKOFF_MS, random));
+      break;
+    case 'Forbidden':
+      retryAt = at(FORBIDDEN_BACKOFF_MS + jitterMs(FORBIDDEN_BACKOFF_MS, random));
+      break;
+    case 'QuotaExceeded': {
+      const ms = failure.retryAfterMs ?? QUOTA_FALLBACK_MS;
+      retryAt = at(ms + jitterMs(ms, random));
+      pause = { until: retryAt, code: 'QuotaExceeded', message: failure.message };
+      break;
+    }
+    case 'RateLimited': {
+      const ms = failure.retryAfterMs ?? backoffMs(failures, random, RATE_LIMIT_BASE_MS, RATE_LIMIT_CAP_MS);
+      retryAt = at(ms + (failure.retryAfterMs !== undefined ? jitterMs(ms, random) : 0));
+      pause = { until: retryAt, code: 'RateLimited', message: failure.message };
+      break;
+    }
+    case 'Conflict':
+      retryAt = now; // due again at the next cycle
+      break;
+    case 'NotFound':
+      break;
+    default:
+      retryAt = at(Math.max(backoffMs(failures, random), failure.retryAfterMs ?? 0));
+  }
+  const lastError: LastError = {
+    code: failure.code,
+    message: failure.message,
+    at: now.toISOString(),
+    ...(failure.httpStatus !== undefined ? { httpStatus: failure.httpStatus } : {}),
+    ...(failure.upstreamCode !== undefined ? { upstreamCode: failure.upstreamCode } : {}),
+    ...(retryAt !== undefined ? { retryAt: retryAt.toISOString() } : {}),
+  };
+  if (failure.code === 'NotFound') {
+    // SPEC §3: a terminal status is never replaced by notFound (jobs expire upstream).
+    const keep = TERMINAL_STATUSES.has(old.status) && adapter.phase(old.status) === 'terminal';
+    const status = keep ? old.status : 'notFound';
+    const moved = status !== old.status;
+    const nowIso = now.toISOString();
+    const state: JobState = {
+      ...old,
+      status,
+      upstreamStatus: keep ? old.upstreamStatus : (failure.upstreamCode ?? 'NotFound'),
+      checkedAt: nowIso,
+      changedAt: moved ? nowIso : old.changedAt,
+      lastError,
+      consecutiveFailures: failures,
+      nextCheckAt: keep ? null : idleIntervalMs > 0 ? at(idleIntervalMs).toISOString() : null,
+    };
+    return moved ? { state, history: historyOf(state, nowIso) } : { state };
+  }
+  const state: JobState = {
+    ...old,
+    checkedAt: now.toISOString(),
+    lastError,
+    consecutiveFailures: failures,
+    nextCheckAt: (retryAt ?? now).toISOString(),
+  };
+  return pause ? { state, pause } : { state };
+}
+
+/** When to look again at a job in `status` (null = never). */
+function scheduleFor(
+  status: JobState['status'],
+  job: Job,
+  adapter: JobAdapter,
+  now: Date,
+  idleIntervalMs: number,
+  estimatedEnd: string | undefined,
+): string | null {
+  const phase = adapter.phase(status);
+  if (phase === 'terminal') return null;
+  if (phase === 'idle')
+    return idleIntervalMs > 0 ? new Date(now.getTime() + idleIntervalMs).toISOString() : null;
+  const intervalMs = Math.max(job.pollIntervalSeconds, MIN_POLL_INTERVAL_SECONDS) * 1000;
+  let next = now.getTime() + intervalMs;
+  // Move toward the upstream's estimate when it falls inside the interval, never sooner than the minimum.
+  const estimate = estimatedEnd ? Date.parse(estimatedEnd) : NaN;
+  if (Number.isFinite(estimate) && estimate < next) {
+    next = Math.max(estimate, now.getTime() + MIN_POLL_INTERVAL_SECONDS * 1000);
+  }
+  return new Date(next).toISOString();
+}
+
+function historyOf(state: JobState, at: string): HistoryEntry {
+  return {
+    status: state.status,
+    upstreamStatus: state.upstreamStatus,
+    at,
+    ...(state.percentComplete !== undefined ? { percentComplete: state.percentComplete } : {}),
+  };
+}

@@ -1,0 +1,375 @@
+/**
+ * Key Vault access (SPEC §6): the real `SecretClient` with a managed identity, and `KeyClient`, the in-memory
+ * subscription-key cache in front of it. Secret values never appear in messages, errors or logs.
+ */
+import tls from 'node:tls';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { Clock } from './clock';
+import { ConfigError, SecretUnavailableError } from './errors';
+
+// ---------------------------------------------------------------------------------------------------------------
+// SecretClient factory
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface CreateSecretClientOptions {
+  /** `KEY_VAULT_URL`: https, or http only for a loopback stand-in (localhost, 127.x.x.x, [::1]). */
+  vaultUrl: string;
+  /** true in Azure (`ManagedIdentityCredential`); false for local development against real Azure. */
+  useManagedIdentity: boolean;
+  /** `AZURE_CLIENT_ID`: selects a user-assigned identity. */
+  managedIdentityClientId?: string;
+  /**
+   * An extra CA (PEM) to trust on top of Node's bundled roots, for a stand-in with a self-signed certificate
+   * (tests, local runs). `NODE_EXTRA_CA_CERTS` would do the same but is only read at process start.
+   * Ignored by the SDK when an `HTTPS_PROXY` is in use.
+   */
+  tlsCa?: string;
+}
+
+/** The SDK's retry: once, soon. A throttled or failing vault must not stall a poll cycle. */
+export const VAULT_MAX_RETRIES = 1;
+export const VAULT_RETRY_DELAY_MS = 250;
+/** A Retry-After longer than this is not waited for in the pipeline: the read fails at once (and is remembered). */
+export const VAULT_MAX_RETRY_AFTER_MS = 1_000;
+
+/** Thrown from inside the pipeline when the vault asks us to wait longer than `VAULT_MAX_RETRY_AFTER_MS`. */
+export class VaultThrottledError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly retryAfterMs: number,
+  ) {
+    super(`Key Vault answered ${statusCode} with a retry-after of ${retryAfterMs} ms`);
+    // Not 'RestError': the SDK's retry policy rethrows any other error without waiting or retrying.
+    this.name = 'VaultThrottledError';
+  }
+}
+
+type PipelinePolicyOf = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
+
+/** Whether a URL host is loopback: `localhost`, `127.0.0.0/8` or `[::1]`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The `SecretClient` options for a vault URL, after checking it (throws `ConfigError`). Exported for tests:
+ * only a loopback vault gets `allowInsecureConnection` (for http) and `disableChallengeResourceVerification`.
+ */
+export function secretClientOptionsFor(vaultUrl: string, tlsCa?: string): SecretClientOptions {
+  let url: URL;
+  try {
+    url = new URL(vaultUrl);
+  } catch {
+    throw new ConfigError([`KEY_VAULT_URL is not a valid URL`]);
+  }
+  const loopback = isLoopbackHost(url.hostname);
+  const problems: string[] = [];
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    problems.push('KEY_VAULT_URL must use https:// (plain http:// is allowed only for a loopback vault)');
+  }
+  if (url.username !== '' || url.password !== '') problems.push('KEY_VAULT_URL must not contain credentials');
+  if (url.search !== '' || url.hash !== '') problems.push('KEY_VAULT_URL must not have a query or fragment');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const options: SecretClientOptions = {
+    retryOptions: {
+      maxRetries: VAULT_MAX_RETRIES,
+      retryDelayInMs: VAULT_RETRY_DELAY_MS,
+      maxRetryDelayInMs: 1_000,
+    },
+    additionalPolicies: [
+      { policy: failFastOnLongRetryAfter(VAULT_MAX_RETRY_AFTER_MS), position: 'perRetry' },
+    ],
+  };
+  if (loopback) {
+    // A loopback host never ends with `.vault.azure.net`: the SDK would refuse the challenge (dev only).
+    options.disableChallengeResourceVerification = true;
+    if (url.protocol === 'http:') options.allowInsecureConnection = true;
+  }
+  if (tlsCa !== undefined) options.tlsOptions = { ca: [...tls.rootCertificates, tlsCa] };
+  return options;
+}
+
+/** Creates the real `SecretClient` with a managed identity (or `DefaultAzureCredential` for local development). */
+export function createSecretClient(options: CreateSecretClientOptions): SecretClient {
+  const clientOptions = secretClientOptionsFor(options.vaultUrl, options.tlsCa);
+  const tlsOptions = clientOptions.tlsOptions === undefined ? {} : { tlsOptions: clientOptions.tlsOptions };
+  const credential: TokenCredential = options.useManagedIdentity
+    ? new ManagedIdentityCredential({
+        ...(options.managedIdentityClientId === undefined
+          ? {}
+          : { clientId: options.managedIdentityClientId }),
+        retryOptions: { maxRetries: VAULT_MAX_RETRIES },
+        ...tlsOptions,
+      })
+    : new DefaultAzureCredential({
+        ...(options.managedIdentityClientId === undefined
+          ? {}
+          : { managedIdentityClientId: options.managedIdentityClientId }),
+        ...tlsOptions,
+      });
+  return new SecretClient(options.vaultUrl, credential, clientOptions);
+}
+
+function failFastOnLongRetryAfter(maxWaitMs: number): PipelinePolicyOf {
+  return {
+    name: 'failFastOnLongRetryAfter',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status === 429 || response.status === 503) {
+        const retryAfterMs = retryAfterMsFrom((name) => response.headers.get(name));
+        if (retryAfterMs !== undefined && retryAfterMs > maxWaitMs) {
+          throw new VaultThrottledError(response.status, retryAfterMs);
+        }
+      }
+      return response;
+    },
+  };
+}
+
+/** `retry-after-ms`, `x-ms-retry-after-ms` (ms) or `Retry-After` (seconds or an HTTP date), in ms. */
+export function retryAfterMsFrom(
+  header: (name: string) => string | undefined,
+  nowMs = Date.now(),
+): number | undefined {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const raw = header(name)?.trim();
+    if (raw !== undefined && /^\d+(\.\d+)?$/.test(raw)) return Math.ceil(Number(raw));
+  }
+  const raw = header('retry-after')?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(raw)) return Math.ceil(Number(raw) * 1000);
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// KeyClient: the subscription-key cache
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What `KeyClient` needs from a vault client; `SecretClient` satisfies it. */
+export interface SecretReader {
+  getSecret(name: string, options?: { abortSignal?: AbortSignal }): Promise<{ value?: string }>;
+}
+
+export interface KeyClientOptions {
+  /** How long a key is served from memory (SPEC default 5 min). */
+  ttlMs: number;
+  clock: Clock;
+  /** How long a failed read is remembered (default 30 s; a Retry-After from the vault wins). */
+  failureTtlMs?: number;
+  /** A vault read that takes longer is abandoned (default 10 s). Real time, not the clock. */
+  readTimeoutMs?: number;
+}
+
+export interface GetKeyOptions {
+  /** Read from the vault even when a key (or a failure) is cached: after an upstream 401 (rotation). */
+  bypassCache?: boolean;
+  /** Stops this caller waiting (rejects with the signal's reason); a shared vault read goes on for the others. */
+  abortSignal?: AbortSignal;
+}
+
+export const DEFAULT_FAILURE_TTL_MS = 30_000;
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+
+/** Key Vault secret name rules: 1–127 of `a-z A-Z 0-9 -`. */
+const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
+interface CachedKey {
+  value: string;
+  expiresAtMs: number;
+}
+interface RememberedFailure {
+  error: SecretUnavailableError;
+  untilMs: number;
+}
+
+/**
+ * Subscription keys from Key Vault, cached in memory for `ttlMs`. Concurrent reads of one secret share one vault
+ * read (also when bypassing the cache), so under load there is at most one vault read per secret per TTL.
+ * Every failure is a `SecretUnavailableError` naming the secret (never a value) and is remembered for a while, so
+ * a dead or throttled vault is not hammered; a `bypassCache` read still goes through.
+ */
+export class KeyClient {
+  private readonly keys = new Map<string, CachedKey>();
+  private readonly failures = new Map<string, RememberedFailure>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly failureTtlMs: number;
+  private readonly readTimeoutMs: number;
+
+  constructor(
+    private readonly reader: SecretReader,
+    private readonly options: KeyClientOptions,
+  ) {
+    this.failureTtlMs = options.failureTtlMs ?? DEFAULT_FAILURE_TTL_MS;
+    this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  }
+
+  async getKey(name: string, options: GetKeyOptions = {}): Promise<string> {
+    options.abortSignal?.throwIfAborted();
+    if (!SECRET_NAME.test(name)) {
+      throw new SecretUnavailableError(
+        'A Key Vault secret name must be 1-127 characters of a-z, A-Z, 0-9 and -',
+        name.slice(0, 127),
+      );
+    }
+    const now = this.nowMs();
+    if (options.bypassCache === true) {
+      // The caller was refused with the cached key: it is not served again.
+      this.keys.delete(name);
+    } else {
+      const cached = this.keys.get(name);
+      if (cached !== undefined && now < cached.expiresAtMs) return cached.value;
+      const failure = this.failures.get(name);
+      if (failure !== undefined && now < failure.untilMs) throw rethrowable(failure, now);
+    }
+    let read = this.inFlight.get(name);
+    if (read === undefined) {
+      read = this.readFromVault(name);
+      this.inFlight.set(name, read);
+    }
+    return waitFor(read, options.abortSignal);
+  }
+
+  /** Forgets the cached key and any remembered failure for `name`. */
+  invalidate(name: string): void {
+    this.keys.delete(name);
+    this.failures.delete(name);
+  }
+
+  private async readFromVault(name: string): Promise<string> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error('timeout')), this.readTimeoutMs);
+    try {
+      let secret: { value?: string };
+      try {
+        // Raced, not only signalled: a reader that ignores the signal must not hold the callers.
+        secret = await Promise.race([
+          this.reader.getSecret(name, { abortSignal: timeout.signal }),
+          new Promise<never>((_resolve, reject) => {
+            timeout.signal.addEventListener('abort', () => reject(timeout.signal.reason as Error), {
+              once: true,
+            });
+          }),
+        ]);
+      } catch (e: unknown) {
+        throw toSecretUnavailable(name, e, timeout.signal.aborted ? this.readTimeoutMs : undefined);
+      }
+      const value = secret.value;
+      if (value === undefined || value === '') {
+        throw new SecretUnavailableError(
+          `Key Vault secret "${name}" is unavailable: it has an empty value`,
+          name,
+        );
+      }
+      this.failures.delete(name);
+      this.keys.set(name, { value, expiresAtMs: this.nowMs() + this.options.ttlMs });
+      return value;
+    } catch (e: unknown) {
+      const error = e instanceof SecretUnavailableError ? e : toSecretUnavailable(name, e, undefined);
+      const rememberMs = error.options.retryAfterMs ?? this.failureTtlMs;
+      this.keys.delete(name);
+      this.failures.set(name, { error, untilMs: this.nowMs() + rememberMs });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(name);
+    }
+  }
+
+  private nowMs(): number {
+    return this.options.clock.now().getTime();
+  }
+}
+
+/** A remembered failure, thrown again with the time still to wait when the vault gave one. */
+function rethrowable(failure: RememberedFailure, nowMs: number): SecretUnavailableError {
+  const { error } = failure;
+  if (error.options.retryAfterMs === undefined) return error;
+  return new SecretUnavailableError(error.message, error.secretName, {
+    ...error.options,
+    retryAfterMs: Math.max(0, failure.untilMs - nowMs),
+  });
+}
+
+function waitFor<T>(promise: Promise<T>, abortSignal: AbortSignal | undefined): Promise<T> {
+  if (abortSignal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortSignal.reason as Error);
+    abortSignal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        abortSignal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        abortSignal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+interface RestErrorLike {
+  name: string;
+  message: string;
+  statusCode?: number;
+  code?: string;
+  response?: { headers: { get(name: string): string | undefined } };
+}
+
+/** `isRestError` without importing @azure/core-rest-pipeline (not a direct dependency): the SDK's own check. */
+function isRestErrorLike(e: unknown): e is RestErrorLike {
+  return e instanceof Error && e.name === 'RestError';
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+]);
+
+/** Maps whatever a vault read threw to a `SecretUnavailableError`: the reason and status, never a value. */
+function toSecretUnavailable(
+  name: string,
+  e: unknown,
+  timedOutAfterMs: number | undefined,
+): SecretUnavailableError {
+  const fail = (
+    reason: string,
+    extra: { httpStatus?: number; retryAfterMs?: number } = {},
+  ): SecretUnavailableError =>
+    new SecretUnavailableError(`Key Vault secret "${name}" is unavailable: ${reason}`, name, {
+      cause: e,
+      ...extra,
+    });
+
+  if (timedOutAfterMs !== undefined) return fail(`the vault did not answer within ${timedOutAfterMs} ms`);
+  if (e instanceof VaultThrottledError) {
+    return fail(`throttled by the vault (${e.statusCode})`, {
+      httpStatus: e.statusCode,
+      retryAfterMs: e.retryAfterMs,
+    });
+  }
+  if (isRestErrorLike(e)) {
+    const status = e.statusCode;
+    const code = typeof e.code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(e.code) ? ` ${e.code}` : '';
+    if (status === undefined) return fail(`the vault could not be reached${code}`);
+    const retryAfterMs =
+      e.response === undefined ? undefined : retryAfterMsFrom((h) => e.response?.headers.get(h));
+    const extra = { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    if (status === 404) return fail(`the secret does not exist (404${code})`, extra);
+    if (status === 403) return fail(`access is forbidden (403${code})`, extra);
+    if (status === 401) return fail(`the vault refused the identity (401${code})`, extra);
+    if (status === 429) return fail(`throttled by the vault (429${code})`, extra);
+    if (status >= 500) return fail(`the vault failed (${status}${code})`, extra);
+    return fail(`unexpected answer from the vault (${status}${code})`, extra);
+  }
+  if (e instanceof Error && CREDENTIAL_ERRORS.has(e.name)) {
+    return fail(`no token for the vault (${e.name})`);
+  }
+  if (e instanceof Error && e.name === 'AbortError') return fail('the read was aborted');
+  return fail('the read failed');
+}

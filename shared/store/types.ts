@@ -1,0 +1,100 @@
+import type { HistoryEntry, Job, JobState, JobStatus } from '../model';
+
+/**
+ * A job as read for polling, with what makes its next write conditional: the key of its due-index row (the
+ * optimistic lock: whoever deletes it first wins) or, for a job with no due row, the job entity's ETag.
+ */
+export interface PollHandle {
+  job: Job;
+  /** RowKey of the due-index row (present when the job is scheduled). */
+  dueKey?: string;
+  /** ETag of the job entity (present when read by point read). */
+  etag?: string;
+}
+
+export interface ListJobsOptions {
+  status?: JobStatus;
+  kind?: string;
+  /** 1..100 */
+  top: number;
+  /** Opaque token from a previous page. */
+  continuationToken?: string;
+  abortSignal?: AbortSignal;
+}
+
+export interface Page<T> {
+  items: T[];
+  continuationToken?: string;
+}
+
+/** The result of applying a new state: `lost` when another writer got there first (not an error). */
+export type ApplyResult = { applied: true; job: Job } | { applied: false; reason: 'lostRace' | 'deleted' };
+
+/** Per-resource (upstream host) poll state shared by every job of that resource. */
+export interface ResourceState {
+  /** `host` or `host:port`, lowercase. */
+  resource: string;
+  /** ISO: the earliest time the next call may be made (budget reservation). */
+  nextSlotAt?: string;
+  /** ISO: the resource is paused (429 / quota 403) until then. */
+  pausedUntil?: string;
+  pauseCode?: string;
+  pauseMessage?: string;
+  etag?: string;
+}
+
+export interface CycleSummary {
+  startedAt: string;
+  finishedAt: string;
+  polled: number;
+  errors: number;
+}
+
+/**
+ * Jobs, their latest status and their history in Azure Table Storage.
+ * Every status change goes through `applyState` together with the due-index move, atomically.
+ */
+export interface JobStore {
+  /** Creates the tables if needed. Idempotent. */
+  initialize(options?: { abortSignal?: AbortSignal }): Promise<void>;
+  /**
+   * Stores a new job (status `pending`, due now) unless one with the same id exists.
+   * `created: false` returns the existing job unchanged.
+   */
+  register(job: Job, options?: { abortSignal?: AbortSignal }): Promise<{ job: Job; created: boolean }>;
+  /** One point read. */
+  get(id: string, options?: { abortSignal?: AbortSignal }): Promise<Job | undefined>;
+  list(options: ListJobsOptions): Promise<Page<Job>>;
+  /** Jobs whose nextCheckAt <= now, oldest first, at most `limit`. Reads only the due index (key ranges). */
+  listDue(now: Date, options: { limit: number; abortSignal?: AbortSignal }): Promise<PollHandle[]>;
+  /**
+   * Replaces the job's state, moves its due-index row (`dueKey` → the new nextCheckAt, or none) and appends
+   * `history` when given, in one atomic transaction conditional on `dueKey` still existing (or, when the job
+   * had no due row, on the job's ETag). A lost race returns `{ applied: false }`.
+   */
+  applyState(
+    current: PollHandle,
+    next: JobState,
+    history: HistoryEntry | undefined,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<ApplyResult>;
+  /** Reads a job with its due key / etag, for a poll outside the cycle (refresh). */
+  getForPoll(id: string, options?: { abortSignal?: AbortSignal }): Promise<PollHandle | undefined>;
+  listHistory(
+    id: string,
+    options: { top: number; continuationToken?: string; abortSignal?: AbortSignal },
+  ): Promise<Page<HistoryEntry>>;
+  /** Deletes the job, its due row and its history. Returns false when it did not exist. */
+  delete(id: string, options?: { abortSignal?: AbortSignal }): Promise<boolean>;
+
+  listResourceStates(options?: { abortSignal?: AbortSignal }): Promise<Map<string, ResourceState>>;
+  /** Conditional on `state.etag` when given (insert-only when absent). false = lost race (412/409). */
+  saveResourceState(state: ResourceState, options?: { abortSignal?: AbortSignal }): Promise<boolean>;
+  getResourceState(
+    resource: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<ResourceState | undefined>;
+
+  saveCycleSummary(summary: CycleSummary, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  getCycleSummary(options?: { abortSignal?: AbortSignal }): Promise<CycleSummary | undefined>;
+}

@@ -1,0 +1,126 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+interface Registration {
+  name: string;
+  bindings: Record<
+    string,
+    {
+      type: string;
+      direction: string;
+      route?: string;
+      methods?: string[];
+      authLevel?: string;
+      schedule?: string;
+    }
+  >;
+}
+
+/**
+ * Loads the compiled entry (package.json `main`) with plain node, as the Functions host does, with a stand-in
+ * for `@azure/functions-core` that records what the host would receive.
+ */
+function captureRegistrations(env: Record<string, string>): {
+  registrations: Registration[];
+  stderr: string;
+  status: number | null;
+} {
+  const root = path.resolve(__dirname, '../..');
+  const script = `
+    const Module = require('node:module');
+    const registrations = [];
+    const core = {
+      registerFunction: (metadata) => { registrations.push(metadata); return { dispose() {} }; },
+      setProgrammingModel: () => {},
+      getProgrammingModel: () => undefined,
+      registerHook: () => ({ dispose() {} }),
+    };
+    const load = Module._load;
+    Module._load = function (request, ...rest) {
+      return request === '@azure/functions-core' ? core : load.call(this, request, ...rest);
+    };
+    require(require('node:path').resolve(require('./package.json').main));
+    process.stdout.write(JSON.stringify(registrations));
+  `;
+  const result = spawnSync(process.execPath, ['-e', script], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+  });
+  return {
+    registrations: result.status === 0 ? (JSON.parse(result.stdout) as Registration[]) : [],
+    stderr: result.stderr,
+    status: result.status,
+  };
+}
+
+const validSettings = {
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  KEY_VAULT_URL: 'https://contoso-vault.vault.azure.net',
+};
+
+function triggerOf(registration: Registration) {
+  return Object.values(registration.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type))!;
+}
+
+describe('registrations the Functions host sees', () => {
+  it('registers every route of the API with its methods, and function-level auth except health', () => {
+    // Act
+    const { registrations, stderr, status } = captureRegistrations(validSettings);
+
+    // Assess
+    expect(status, stderr).toBe(0);
+    const http = registrations
+      .filter((r) => triggerOf(r).type === 'httpTrigger')
+      .map((r) => ({
+        name: r.name,
+        route: triggerOf(r).route,
+        methods: triggerOf(r).methods,
+        authLevel: triggerOf(r).authLevel,
+      }));
+    expect(http).toEqual(
+      expect.arrayContaining([
+        { name: 'registerJob', route: 'jobs', methods: ['POST'], authLevel: 'function' },
+        { name: 'listJobs', route: 'jobs', methods: ['GET'], authLevel: 'function' },
+        { name: 'getJob', route: 'jobs/{id}', methods: ['GET'], authLevel: 'function' },
+        { name: 'getJobStatus', route: 'jobs/{id}/status', methods: ['GET'], authLevel: 'function' },
+        { name: 'getJobHistory', route: 'jobs/{id}/history', methods: ['GET'], authLevel: 'function' },
+        { name: 'refreshJob', route: 'jobs/{id}/refresh', methods: ['POST'], authLevel: 'function' },
+        { name: 'deleteJob', route: 'jobs/{id}', methods: ['DELETE'], authLevel: 'function' },
+        { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      ]),
+    );
+    expect(http).toHaveLength(8);
+    for (const route of http.filter((r) => r.route?.startsWith('jobs')))
+      expect(route.authLevel).toBe('function');
+  });
+
+  it('registers the poll cycle as a timer on the POLL_SCHEDULE app setting', () => {
+    // Act
+    const { registrations, stderr, status } = captureRegistrations(validSettings);
+
+    // Assess
+    expect(status, stderr).toBe(0);
+    const timers = registrations.filter((r) => triggerOf(r).type === 'timerTrigger');
+    expect(timers.map((r) => ({ name: r.name, schedule: triggerOf(r).schedule }))).toEqual([
+      { name: 'pollJobs', schedule: '%POLL_SCHEDULE%' },
+    ]);
+  });
+
+  it('stops at start with every invalid setting listed', () => {
+    // Act
+    const { status, stderr } = captureRegistrations({
+      KEY_VAULT_URL: 'http://contoso-vault.vault.azure.net',
+      POLL_SCHEDULE: '*/5 * * * *',
+      UPSTREAM_RATE_LIMITS: 'myface.cognitiveservices.azure.com=fast',
+    });
+
+    // Assess
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('AzureWebJobsStorage');
+    expect(stderr).toContain('KEY_VAULT_URL');
+    expect(stderr).toContain('POLL_SCHEDULE');
+    expect(stderr).toContain('UPSTREAM_RATE_LIMITS');
+  });
+});
