@@ -11,6 +11,23 @@ import {
   type UpstreamSimulatorOptions,
 } from './upstreamSimulator';
 
+/**
+ * Loads the function app. Outside the Functions host, @azure/functions warns once per registration that it is in
+ * test mode; the local host serves the same table itself, so those lines are noise here.
+ */
+async function loadFunctionTable(): Promise<readonly FunctionDefinition[]> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('"@azure/functions" package')) return;
+    warn(...args);
+  };
+  try {
+    return (await import('../functions/index.js')).functionTable;
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** The secret the demo jobs name; its value is made up at start and shared by the vault and the simulator. */
 export const DEMO_SECRET_NAME = 'demo-upstream-key';
 
@@ -95,10 +112,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     env.POLL_SCHEDULE ??= '*/10 * * * * *';
 
     // Settings are complete: load the function app (it parses them once and fails fast on a bad one).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { functionTable } = require('../functions/index') as {
-      functionTable: readonly FunctionDefinition[];
-    };
+    const functionTable = await loadFunctionTable();
     const host = await startLocalHost({
       functions: functionTable,
       port: options.port ?? 0,

@@ -115,11 +115,10 @@ export function parseRegistration(
 
   let displayName: string | undefined;
   if (input.displayName !== undefined) {
-    // eslint-disable-next-line no-control-regex
     if (
       typeof input.displayName === 'string' &&
       input.displayName.length <= 200 &&
-      !/[\u0000-\u001f\u007f]/.test(input.displayName)
+      !hasControlCharacters(input.displayName)
     ) {
       displayName = input.displayName;
     } else {
@@ -170,6 +169,10 @@ export function jobIdOf(kind: string, endpoint: string, identity: Identity, adap
 /** A job id as the API accepts it in a route (anything else is a 404 without a storage call). */
 export function isJobId(value: string | undefined): value is string {
   return value !== undefined && /^[0-9a-f]{32}$/.test(value);
+}
+
+function hasControlCharacters(text: string): boolean {
+  return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }
 
 function truncate(text: string): string {

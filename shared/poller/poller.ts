@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock, RandomSource } from '../clock';
 import { SecretUnavailableError, StatusCacheError, UpstreamCallError } from '../errors';
 import type { Logger } from '../logger';
@@ -88,6 +89,7 @@ export class Poller {
     const started = clock.now();
     const deadline = started.getTime() + settings.cycleDeadlineMs;
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // every in-flight call and slot wait listens to it
     const stop = (): void => controller.abort(options.abortSignal?.reason ?? new Error('cycle deadline'));
     options.abortSignal?.addEventListener('abort', stop, { once: true });
     const deadlineTimer = setTimeout(stop, settings.cycleDeadlineMs);
@@ -273,10 +275,10 @@ export class Poller {
       logger.error('job has an unknown kind', { jobId: job.id, kind: job.kind });
       return { outcome: 'aborted', isError: true };
     }
-    const started = clock.now();
+    const timing = { upstreamMs: 0 };
     let outcome: PollOutcome;
     try {
-      outcome = await this.callUpstream(job, adapter, slots, signal, paused);
+      outcome = await this.callUpstream(job, adapter, slots, signal, paused, timing);
     } catch (e) {
       // Aborted (deadline, shutdown) or no slot left: the job is untouched and stays due.
       if (signal.aborted || e instanceof SkipError) return { outcome: 'aborted', isError: false };
@@ -299,7 +301,6 @@ export class Poller {
     }
     if (transition.stale) logger.warn('stale upstream status dropped', { jobId: job.id, kind: job.kind });
     const result = await store.applyState(handle, transition.state, transition.history);
-    const durationMs = clock.now().getTime() - started.getTime();
     const state: JobState = transition.state;
     const isError = outcome.kind === 'failure';
     logger.info('job polled', {
@@ -312,7 +313,7 @@ export class Poller {
       ...(outcome.kind === 'failure' && outcome.failure.httpStatus
         ? { httpStatus: outcome.failure.httpStatus }
         : {}),
-      durationMs,
+      durationMs: timing.upstreamMs,
       applied: result.applied,
     });
     if (outcome.kind === 'status' && outcome.reading.unknownUpstreamStatus) {
@@ -332,6 +333,7 @@ export class Poller {
     slots: SlotSource,
     signal: AbortSignal,
     paused: { value: boolean },
+    timing: { upstreamMs: number },
   ): Promise<PollOutcome> {
     const { keys, settings } = this.deps;
     // The allow-list is checked again before every call: a job stored before a rule change cannot leak a key.
@@ -345,7 +347,7 @@ export class Poller {
       if (signal.aborted) throw e;
       return secretFailure(e);
     }
-    let outcome = await this.callOnSlot(url, adapter, key, slots, signal, paused);
+    let outcome = await this.callOnSlot(url, adapter, key, slots, signal, paused, timing);
     if (outcome.kind === 'failure' && outcome.failure.code === 'Unauthorized') {
       // Rotation: re-read the key once, bypassing the cache, and retry once on the next slot.
       try {
@@ -355,7 +357,7 @@ export class Poller {
         return secretFailure(e);
       }
       try {
-        outcome = await this.callOnSlot(url, adapter, key, slots, signal, paused);
+        outcome = await this.callOnSlot(url, adapter, key, slots, signal, paused, timing);
       } catch (e) {
         if (!(e instanceof SkipError)) throw e;
         // No slot left for the retry in this cycle: keep the 401; the fresh key is cached for the next try.
@@ -371,22 +373,26 @@ export class Poller {
     slots: SlotSource,
     signal: AbortSignal,
     paused: { value: boolean },
+    timing: { upstreamMs: number },
   ): Promise<PollOutcome> {
     const { clock, settings } = this.deps;
     const slot = await slots();
     if (slot === undefined) throw new SkipError('no budget slot left');
     await clock.sleep(slot - clock.now().getTime(), signal);
     if (paused.value) throw new SkipError('resource paused');
+    const callStarted = performance.now();
     try {
       const response = await this.deps.fetchUpstream(url, {
         headers: { [adapter.keyHeader]: key },
         timeoutMs: settings.upstreamTimeoutMs,
         abortSignal: signal,
       });
+      timing.upstreamMs += Math.round(performance.now() - callStarted);
       return adapter.interpret(response, clock.now());
     } catch (e) {
       if (signal.aborted) throw e;
       if (e instanceof UpstreamCallError) {
+        timing.upstreamMs += Math.round(performance.now() - callStarted);
         return {
           kind: 'failure',
           failure: { code: 'UpstreamUnavailable', message: `Upstream call failed: ${e.reason}.` },
