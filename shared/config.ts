@@ -96,12 +96,16 @@ const schema = z.object({
 
 /** Parses the settings; throws ConfigError listing every problem. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
-  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  let parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    // Keep going without the faulty settings, so every other problem is listed too.
+    problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    const faulty = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([name]) => !faulty.has(name))));
+    if (!parsed.success) throw new ConfigError(problems);
   }
   const s = parsed.data;
-  const problems: string[] = [];
 
   const storage = parseStorage(s, problems);
   const keyVaultUrl = parseKeyVaultUrl(s.KEY_VAULT_URL, problems);
