@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -106,6 +107,27 @@ describe('registrations the Functions host sees', () => {
     expect(timers.map((r) => ({ name: r.name, schedule: triggerOf(r).schedule }))).toEqual([
       { name: 'pollJobs', schedule: '%POLL_SCHEDULE%' },
     ]);
+  });
+
+  it('matches the OpenAPI document: every route and method registered is documented, and nothing more', () => {
+    // Prepare
+    const openapi = JSON.parse(readFileSync(path.resolve(__dirname, '../../openapi.json'), 'utf8')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const documented = Object.entries(openapi.paths).flatMap(([route, item]) =>
+      Object.keys(item)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${route.slice(1)}`),
+    );
+
+    // Act
+    const { registrations } = captureRegistrations(validSettings);
+
+    // Assess
+    const registered = registrations
+      .filter((r) => triggerOf(r).type === 'httpTrigger')
+      .flatMap((r) => (triggerOf(r).methods ?? []).map((m) => `${m} ${triggerOf(r).route ?? ''}`));
+    expect(registered.sort()).toEqual(documented.sort());
   });
 
   it('stops at start with every invalid setting listed', () => {
