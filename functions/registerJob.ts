@@ -1,3 +1,4 @@
+import { readBodyText } from '../shared/api/jobsApi';
 import { baseUrlOf, httpFunction } from './registry';
 import { getServices } from './services';
 
@@ -7,6 +8,6 @@ export const registerJob = httpFunction('registerJob', {
   authLevel: 'function',
   handler: async (request) => {
     const { api } = await getServices();
-    return api.register(await request.text(), request.headers.get('content-type'), baseUrlOf(request));
+    return api.register(await readBodyText(request), request.headers.get('content-type'), baseUrlOf(request));
   },
 });

@@ -7,7 +7,13 @@ import { JOB_STATUSES, type JobStatus } from '../model';
 import type { Poller } from '../poller/poller';
 import type { JobStore } from '../store/types';
 import { type ApiError, invalidArgument, notFound } from './errors';
-import { isJobId, jobIdOf, parseRegistration, type RegistrationContext } from './registration';
+import {
+  isJobId,
+  jobIdOf,
+  MAX_BODY_BYTES,
+  parseRegistration,
+  type RegistrationContext,
+} from './registration';
 
 const DEFAULT_TOP = 50;
 const MAX_TOP = 100;
@@ -91,25 +97,35 @@ export class JobsApi {
     return json(200, jobView(await this.load(id)));
   }
 
-  /** Reads the cache only: one point read, never an upstream call. */
+  /**
+   * Reads the cache only: one point read, never an upstream call. The ETag is derived from the job row's storage
+   * ETag (every write of the row changes it, and the status object is a function of the row), so a matching
+   * If-None-Match answers 304 without building or serializing the status object.
+   */
   async getStatus(id: string | undefined, ifNoneMatch: string | null): Promise<HttpResponseInit> {
-    const job = await this.load(id);
-    const body = statusView(job);
-    const etag = `"${createHash('sha1').update(JSON.stringify(body)).digest('base64url').slice(0, 22)}"`;
-    const nextCheck = job.state.nextCheckAt ? Date.parse(job.state.nextCheckAt) : NaN;
+    if (!isJobId(id)) throw jobNotFound(id);
+    const handle = await this.deps.store.getForPoll(id);
+    if (!handle) throw jobNotFound(id);
+    const { job } = handle;
+    const etag = statusEtag(job, handle.etag);
+    const state = job.state;
+    const nextCheck = state.nextCheckAt ? Date.parse(state.nextCheckAt) : NaN;
     const maxAge = Number.isFinite(nextCheck)
       ? Math.max(0, Math.floor((nextCheck - this.deps.clock.now().getTime()) / 1000))
       : SETTLED_MAX_AGE_SECONDS;
-    const headers: Record<string, string> = {
-      etag,
-      'cache-control': `max-age=${maxAge}`,
-      'last-modified': new Date(job.state.checkedAt ?? job.state.changedAt).toUTCString(),
-    };
-    if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) return { status: 304, headers };
+    if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
+      // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the representation's metadata.
+      return { status: 304, headers: { etag, 'cache-control': `max-age=${maxAge}` } };
+    }
     return {
       status: 200,
-      headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
-      jsonBody: body,
+      headers: {
+        etag,
+        'cache-control': `max-age=${maxAge}`,
+        'last-modified': new Date(state.checkedAt ?? state.changedAt).toUTCString(),
+        'content-type': 'application/json; charset=utf-8',
+      },
+      jsonBody: statusView(job),
     };
   }
 
@@ -161,6 +177,40 @@ export class JobsApi {
   }
 }
 
+/** What `readBodyText` needs from a request (`HttpRequest` of @azure/functions satisfies it). */
+export interface BodySource {
+  headers: { get(name: string): string | null };
+  body: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * Reads a request body as UTF-8 text, at most `maxBytes` (default the registration cap, 16 KiB): a declared
+ * `Content-Length` over the cap is refused before anything is read, and the stream is abandoned as soon as it
+ * passes the cap. `request.text()` would buffer whatever the front end lets through (100 MB on Azure Functions).
+ */
+export async function readBodyText(request: BodySource, maxBytes: number = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = (): ApiError =>
+    invalidArgument(`The request body is larger than ${maxBytes} bytes.`, 'body');
+  const declared = request.headers.get('content-length')?.trim();
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge();
+  if (request.body === null) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  // As `request.text()` reads it: UTF-8, a leading byte order mark dropped, invalid bytes replaced.
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+}
+
 function jobNotFound(id: string | undefined): ApiError {
   return notFound(isJobId(id) ? `Job ${id} does not exist.` : 'No job has that id.', 'id');
 }
@@ -179,7 +229,22 @@ function nextLink(base: string, params: Record<string, string | undefined>): str
   return `${base}?${search.toString()}`;
 }
 
+/** A Table storage ETag: `W/"datetime'2024-05-01T10%3A00%3A00.1234567Z'"`, new on every write of the row. */
+const TABLE_ETAG = /^W\/"datetime'([0-9A-Za-z%.:-]{1,64})'"$/;
+
+/**
+ * The status ETag. From the job row's storage ETag when the store gives one in the usual shape (no hashing: the
+ * hot path stays cheap), qualified by the job id; else a hash of the status object.
+ */
+function statusEtag(job: Job, storageEtag: string | undefined): string {
+  const stamp = storageEtag === undefined ? null : TABLE_ETAG.exec(storageEtag);
+  if (stamp) return `"${job.id.slice(0, 8)}-${stamp[1]!}"`;
+  const source = storageEtag !== undefined ? `${job.id}|${storageEtag}` : JSON.stringify(statusView(job));
+  return `"${createHash('sha1').update(source).digest('base64url').slice(0, 22)}"`;
+}
+
 function matchesEtag(header: string, etag: string): boolean {
+  if (header === etag) return true;
   return header
     .split(',')
     .map((t) => t.trim().replace(/^W\//, ''))

@@ -6,6 +6,13 @@ import type { FieldProblem, JobAdapter } from '../upstream/types';
 import { invalidArgument, type ErrorDetail } from './errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+/**
+ * Deepest JSON nesting read. A registration is one flat object; a deeper body is refused before JSON.parse, whose
+ * own limit is the call stack (so the answer would depend on where it runs).
+ */
+export const MAX_JSON_DEPTH = 32;
+/** Most problems listed in `details`: a 16 KiB body of unknown properties must not make a 200 KiB answer. */
+export const MAX_ERROR_DETAILS = 20;
 const MAX_POLL_INTERVAL_SECONDS = 86_400;
 const SECRET_NAME = /^[A-Za-z0-9-]{1,127}$/;
 const COMMON_FIELDS = new Set([
@@ -38,10 +45,14 @@ export function parseRegistration(
   if (Buffer.byteLength(bodyText, 'utf8') > MAX_BODY_BYTES) {
     throw invalidArgument(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, 'body');
   }
+  if (nestedDeeperThan(bodyText, MAX_JSON_DEPTH)) {
+    throw invalidArgument(`The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`, 'body');
+  }
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
-  } catch {
+  } catch (error: unknown) {
+    if (error instanceof RangeError) throw invalidArgument('The request body is nested too deeply.', 'body');
     throw invalidArgument('The request body is not valid JSON.', 'body');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -63,7 +74,10 @@ export function parseRegistration(
   const problems: FieldProblem[] = [];
   for (const name of Object.keys(input)) {
     if (!COMMON_FIELDS.has(name) && !adapter.identityFields.includes(name)) {
-      problems.push({ target: name, message: `Unknown property '${truncate(name)}' for kind ${kind}.` });
+      problems.push({
+        target: truncate(name),
+        message: `Unknown property '${truncate(name)}' for kind ${kind}.`,
+      });
     }
   }
 
@@ -118,13 +132,14 @@ export function parseRegistration(
     if (
       typeof input.displayName === 'string' &&
       input.displayName.length <= 200 &&
-      !hasControlCharacters(input.displayName)
+      !hasControlCharacters(input.displayName) &&
+      !/\p{Cs}/u.test(input.displayName)
     ) {
       displayName = input.displayName;
     } else {
       problems.push({
         target: 'displayName',
-        message: "'displayName' must be a string of at most 200 characters.",
+        message: "'displayName' must be a string of at most 200 characters (printable, valid Unicode).",
       });
     }
   }
@@ -134,7 +149,7 @@ export function parseRegistration(
 
   const first = problems[0];
   if (first || !endpoint || !identity) {
-    const details: ErrorDetail[] = problems.map((p) => ({
+    const details: ErrorDetail[] = problems.slice(0, MAX_ERROR_DETAILS).map((p) => ({
       code: 'InvalidArgument',
       message: p.message,
       target: p.target,
@@ -169,6 +184,29 @@ export function jobIdOf(kind: string, endpoint: string, identity: Identity, adap
 /** A job id as the API accepts it in a route (anything else is a 404 without a storage call). */
 export function isJobId(value: string | undefined): value is string {
   return value !== undefined && /^[0-9a-f]{32}$/.test(value);
+}
+
+/** Whether `[` / `{` nest deeper than `max` outside strings (a linear scan; the text is at most 16 KiB). */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === 0x5c) escaped = true;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function hasControlCharacters(text: string): boolean {

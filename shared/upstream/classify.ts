@@ -149,13 +149,13 @@ export function parseErrorBody(bodyText: string): ParsedErrorBody {
   const error = isRecord(parsed.error) ? parsed.error : parsed;
   const out: ParsedErrorBody = {};
   const code = stringField(error.code);
-  if (code !== undefined) out.code = code.slice(0, 200);
+  if (code !== undefined) out.code = safeText(code, 200);
   const message = stringField(error.message);
   if (message !== undefined) out.message = message;
   const statusCode = error.statusCode;
   if (typeof statusCode === 'number' && Number.isInteger(statusCode)) out.statusCode = statusCode;
   const innerCode = innermostCode(error.innererror);
-  if (innerCode !== undefined) out.innerCode = innerCode.slice(0, 200);
+  if (innerCode !== undefined) out.innerCode = safeText(innerCode, 200);
   return out;
 }
 
@@ -195,8 +195,30 @@ function scanErrorBody(text: string): ParsedErrorBody {
 /** Keeps a message printable and short. */
 export function cleanMessage(message: string): string {
   // eslint-disable-next-line no-control-regex
-  const flat = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > MAX_MESSAGE_LENGTH ? `${flat.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : flat;
+  const flat = wellFormed(message.replace(/[\u0000-\u001f\u007f]+/g, ' ')).trim();
+  return flat.length > MAX_MESSAGE_LENGTH ? `${wellFormed(flat.slice(0, MAX_MESSAGE_LENGTH - 1))}…` : flat;
+}
+
+/** Lone UTF-16 surrogates (a JSON body can carry them as `\ud800`) become U+FFFD: storage and clients need text. */
+function wellFormed(text: string): string {
+  return text.replace(/\p{Cs}/gu, '\ufffd');
+}
+
+/**
+ * An upstream string kept in `upstream` (known fields only): at most `max` characters, no control characters
+ * (each would take 6 characters once serialized), no lone surrogates. Bounds what one poll can make the store write.
+ */
+export function safeText(value: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return wellFormed(wellFormed(value.replace(/[\u0000-\u001f\u007f]/g, ' ')).slice(0, max));
+}
+
+/**
+ * Whether `fetchUpstream` cut the body at its cap. A cut body is never read as a status: a prefix of an oversized
+ * body can still be valid JSON (`{"status":"succeeded"}` followed by padding).
+ */
+export function isTruncated(response: UpstreamResponse): boolean {
+  return (response as { truncated?: unknown }).truncated === true;
 }
 
 function describe(status: number, error: ParsedErrorBody, fallback: string): string {

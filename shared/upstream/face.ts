@@ -7,14 +7,18 @@ import {
   classifyHttpError,
   cleanMessage,
   invalidResponse,
+  isTruncated,
   parseErrorBody,
   parseJsonObject,
+  safeText,
 } from './classify';
 import { parseFaceDate } from './faceDate';
 import type { FieldProblem, JobAdapter, UpstreamResponse } from './types';
 
 const PERSON_GROUP_ID = /^[a-z0-9_-]{1,64}$/;
 const MAX_STATUS_LENGTH = 100;
+/** Longest upstream message kept in `upstream` (the body may be up to 64 KiB; a Table string holds 32 K). */
+const MAX_TEXT = 1000;
 
 const FACE_STATUSES: Readonly<Record<string, JobStatus>> = {
   notstarted: 'notStarted',
@@ -71,12 +75,14 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
     kind: 'failure',
     failure: invalidResponse(`Face training status is not the documented shape: ${why}`, response.status),
   });
+  if (isTruncated(response)) return invalid('the body is larger than the size read.');
   const body = parseJsonObject(response.bodyText);
   if (!body) return invalid('the body is not a JSON object.');
-  const status = body.status;
-  if (typeof status !== 'string' || status.length === 0 || status.length > MAX_STATUS_LENGTH) {
+  const rawStatus = body.status;
+  if (typeof rawStatus !== 'string' || rawStatus.length === 0 || rawStatus.length > MAX_STATUS_LENGTH) {
     return invalid('status is not a string.');
   }
+  const status = safeText(rawStatus, MAX_STATUS_LENGTH);
   const created = dateField(body, 'createdDateTime');
   if (!created.ok) return invalid('createdDateTime is not a date.');
   const lastAction = dateField(body, 'lastActionDateTime');
@@ -95,7 +101,7 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
   const reading: StatusReading = { status: normalized ?? 'running', upstreamStatus: status, upstream };
   if (normalized === undefined) reading.unknownUpstreamStatus = true;
   if (typeof message === 'string' && message.length > 0) {
-    upstream.message = message;
+    upstream.message = safeText(message, MAX_TEXT);
     reading.message = cleanMessage(message);
   }
   if (lastAction.value !== null) reading.upstreamUpdatedAt = lastAction.value;

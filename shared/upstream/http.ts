@@ -2,6 +2,9 @@ import { UpstreamCallError } from '../errors';
 import type { UpstreamResponse } from './types';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** Header values at least this long are treated as secrets and scrubbed from what the upstream answers. */
+const MIN_REDACTED_LENGTH = 8;
+export const REDACTED = '[redacted]';
 
 export interface FetchUpstreamOptions {
   /** Request headers, including the key header. They go to this request only and are never logged or echoed. */
@@ -22,6 +25,10 @@ export interface FetchedUpstreamResponse extends UpstreamResponse {
  * One GET to the upstream. Redirects are returned as they are, never followed (the key must not travel to another
  * host). Failures without an HTTP answer throw `UpstreamCallError` with reason `timeout`, `aborted` (the caller's
  * signal) or `connection`; the original error is kept as `cause`.
+ *
+ * The body is untrusted: it is read up to `maxBodyBytes`, and every request header value (the subscription key)
+ * that it echoes is replaced by `[redacted]`, so an upstream error message that quotes the key cannot carry it into
+ * `lastError`, the Table or a log line.
  */
 export async function fetchUpstream(
   url: string,
@@ -40,10 +47,37 @@ export async function fetchUpstream(
       signal,
     });
     const { text, truncated } = await readCapped(response, maxBodyBytes);
-    return { status: response.status, headers: response.headers, bodyText: text, truncated };
+    const bodyText = redactSecrets(text, Object.values(options.headers), truncated);
+    return { status: response.status, headers: response.headers, bodyText, truncated };
   } catch (error: unknown) {
     throw toCallError(error, options, timeoutSignal);
   }
+}
+
+/**
+ * Replaces every occurrence (any letter case) of each secret in `text`. When the body was cut, a secret may have
+ * been cut with it: a tail that is the start of a secret is dropped too.
+ */
+export function redactSecrets(text: string, values: readonly string[], truncated: boolean): string {
+  const secrets = values.filter((v) => typeof v === 'string' && v.length >= MIN_REDACTED_LENGTH);
+  if (secrets.length === 0 || text.length === 0) return text;
+  let out = text;
+  for (const secret of secrets) {
+    const pattern = new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+    out = out.replace(pattern, REDACTED);
+  }
+  if (truncated) {
+    for (const secret of secrets.map((s) => s.toLowerCase())) {
+      const lower = out.toLowerCase();
+      for (let n = Math.min(secret.length - 1, lower.length); n > 0; n--) {
+        if (lower.endsWith(secret.slice(0, n))) {
+          out = out.slice(0, out.length - n);
+          break;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 function toCallError(

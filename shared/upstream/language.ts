@@ -3,14 +3,39 @@
  * training job is a run: `succeeded`, `partiallyCompleted`, `failed` and `cancelled` are terminal (§3).
  */
 import type { Identity, JobStatus, PollOutcome, StatusReading } from '../model';
-import { classifyHttpError, cleanMessage, invalidResponse, isRecord, parseJsonObject } from './classify';
+import {
+  classifyHttpError,
+  cleanMessage,
+  invalidResponse,
+  isRecord,
+  isTruncated,
+  parseJsonObject,
+  safeText,
+} from './classify';
 import { parseIsoDate } from './faceDate';
 import type { FieldProblem, JobAdapter, UpstreamResponse } from './types';
 
 const MAX_STATUS_LENGTH = 100;
 /** At most this many errors / warnings are kept. */
-const MAX_ISSUES = 20;
-const MAX_TEXT = 1000;
+const MAX_ISSUES = 10;
+/** Longest string kept; codes and names are shorter. */
+const MAX_TEXT = 500;
+const MAX_CODE = 100;
+const MAX_NAME = 200;
+/**
+ * Most characters the kept body may take once serialized (the store writes it as one Table string, at most 32 K
+ * characters). Warnings, then errors beyond the first, are dropped to fit.
+ */
+const MAX_UPSTREAM_CHARS = 16 * 1024;
+/** Fields that must be ISO 8601 dates when present. */
+const DATE_FIELDS: ReadonlySet<string> = new Set([
+  'createdDateTime',
+  'lastUpdatedDateTime',
+  'expirationDateTime',
+  'estimatedEndDateTime',
+  'startDateTime',
+  'endDateTime',
+]);
 
 const IDENTITY_LIMITS: ReadonlyArray<{ name: 'projectName' | 'jobId'; max: number }> = [
   { name: 'projectName', max: 100 },
@@ -75,11 +100,19 @@ export function languagePhase(status: JobStatus): 'active' | 'idle' | 'terminal'
 /** Thrown inside the validator only; turned into one InvalidResponse outcome. */
 class ShapeError extends Error {}
 
-function optionalString(source: Record<string, unknown>, name: string, path: string): string | undefined {
+function optionalString(
+  source: Record<string, unknown>,
+  name: string,
+  path: string,
+  max: number = MAX_TEXT,
+): string | undefined {
   const value = source[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new ShapeError(`${path}${name} is not a string.`);
-  return value.slice(0, MAX_TEXT);
+  if (DATE_FIELDS.has(name) && parseIsoDate(value) === undefined) {
+    throw new ShapeError(`${path}${name} is not an ISO 8601 date.`);
+  }
+  return safeText(value, max);
 }
 
 function optionalObject(
@@ -98,10 +131,11 @@ function copyStrings(
   source: Record<string, unknown>,
   names: readonly string[],
   path: string,
+  max: number = MAX_NAME,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of names) {
-    const value = optionalString(source, name, path);
+    const value = optionalString(source, name, path, max);
     if (value !== undefined) out[name] = value;
   }
   return out;
@@ -112,7 +146,7 @@ function subJobState(source: Record<string, unknown>, name: string): Record<stri
   const value = optionalObject(source, name, 'result.');
   if (value === undefined) return undefined;
   const path = `result.${name}.`;
-  const out = copyStrings(value, ['startDateTime', 'endDateTime', 'status'], path);
+  const out = copyStrings(value, ['startDateTime', 'endDateTime', 'status'], path, MAX_STATUS_LENGTH);
   const percent = value.percentComplete;
   if (percent !== undefined && percent !== null) {
     if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > 100) {
@@ -134,7 +168,7 @@ function issues(
   return value.slice(0, MAX_ISSUES).map((item: unknown, index) => {
     if (!isRecord(item)) throw new ShapeError(`${name}[${index}] is not an object.`);
     const out: Record<string, string> = {};
-    const code = optionalString(item, 'code', `${name}[${index}].`);
+    const code = optionalString(item, 'code', `${name}[${index}].`, MAX_CODE);
     const message = optionalString(item, 'message', `${name}[${index}].`);
     if (code !== undefined) out.code = code;
     if (message !== undefined) out.message = message;
@@ -150,7 +184,7 @@ function validateJobState(body: Record<string, unknown>): Record<string, unknown
   }
   const upstream: Record<string, unknown> = {
     ...copyStrings(body, ['jobId', 'createdDateTime', 'lastUpdatedDateTime', 'expirationDateTime'], ''),
-    status,
+    status: safeText(status, MAX_STATUS_LENGTH),
   };
   const result = optionalObject(body, 'result', '');
   if (result !== undefined) {
@@ -169,6 +203,16 @@ function validateJobState(body: Record<string, unknown>): Record<string, unknown
   if (errors !== undefined) upstream.errors = errors;
   const warnings = issues(body, 'warnings');
   if (warnings !== undefined) upstream.warnings = warnings;
+  return fitUpstream(upstream);
+}
+
+/** Drops warnings, then errors beyond the first, until the kept body fits MAX_UPSTREAM_CHARS. */
+function fitUpstream(upstream: Record<string, unknown>): Record<string, unknown> {
+  const lists = [upstream.warnings, upstream.errors].filter(Array.isArray);
+  for (const list of lists) {
+    const keep = list === upstream.errors ? 1 : 0;
+    while (list.length > keep && JSON.stringify(upstream).length > MAX_UPSTREAM_CHARS) list.pop();
+  }
   return upstream;
 }
 
@@ -180,6 +224,7 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
       response.status,
     ),
   });
+  if (isTruncated(response)) return invalid('the body is larger than the size read.');
   const body = parseJsonObject(response.bodyText);
   if (!body) return invalid('the body is not a JSON object.');
   let upstream: Record<string, unknown>;
