@@ -162,16 +162,33 @@ export interface KeyClientOptions {
   failureTtlMs?: number;
   /** A vault read that takes longer is abandoned (default 10 s). Real time, not the clock. */
   readTimeoutMs?: number;
+  /** A refused key read from the vault less than this ago is not read again (default 30 s); see `refusedKey`. */
+  rereadAfterMs?: number;
+  /**
+   * When the vault cannot be read (throttled, failing, unreachable, timed out), a key whose TTL has run out is
+   * still served for this long after its TTL (default 1 h): a vault outage does not stop jobs whose key is known.
+   * Never after the vault refused access (401/403) or lost the secret (404), nor a key the upstream refused.
+   */
+  staleIfErrorMs?: number;
 }
 
 export interface GetKeyOptions {
   /** Read from the vault even when a key (or a failure) is cached: after an upstream 401 (rotation). */
   bypassCache?: boolean;
+  /**
+   * With `bypassCache`: the key the upstream refused. When the cache already holds another key (a concurrent
+   * re-read got the rotated one), or holds this very key read from the vault less than `rereadAfterMs` ago (the
+   * vault has nothing newer yet), that key is returned without reading the vault again: one re-read per rotation,
+   * not one per refused call.
+   */
+  refusedKey?: string;
   /** Stops this caller waiting (rejects with the signal's reason); a shared vault read goes on for the others. */
   abortSignal?: AbortSignal;
 }
 
 export const DEFAULT_FAILURE_TTL_MS = 30_000;
+export const DEFAULT_REREAD_AFTER_MS = 30_000;
+export const DEFAULT_STALE_IF_ERROR_MS = 60 * 60_000;
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
 
 /** Key Vault secret name rules: 1–127 of `a-z A-Z 0-9 -`. */
@@ -180,10 +197,15 @@ const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 interface CachedKey {
   value: string;
   expiresAtMs: number;
+  readAtMs: number;
+  /** Set when this read was made because the upstream refused that key value (rotation). */
+  rereadFor?: string;
 }
 interface RememberedFailure {
   error: SecretUnavailableError;
   untilMs: number;
+  /** The vault could not answer (throttled, 5xx, unreachable, timeout): the last good key may still be served. */
+  transient: boolean;
 }
 
 /**
@@ -217,17 +239,35 @@ export class KeyClient {
     }
     const now = this.nowMs();
     if (options.bypassCache === true) {
+      const cached = this.keys.get(name);
+      const refused = options.refusedKey;
+      if (refused !== undefined && cached !== undefined && now < cached.expiresAtMs) {
+        // Rotation already seen by a concurrent caller: no second read.
+        if (cached.value !== refused) return cached.value;
+        // The vault was already re-read because of this very refusal and still holds the same key: wait a while.
+        const sinceRead = now - cached.readAtMs;
+        if (
+          cached.rereadFor === refused &&
+          sinceRead < (this.options.rereadAfterMs ?? DEFAULT_REREAD_AFTER_MS)
+        ) {
+          return cached.value;
+        }
+      }
       // The caller was refused with the cached key: it is not served again.
       this.keys.delete(name);
     } else {
       const cached = this.keys.get(name);
       if (cached !== undefined && now < cached.expiresAtMs) return cached.value;
       const failure = this.failures.get(name);
-      if (failure !== undefined && now < failure.untilMs) throw rethrowable(failure, now);
+      if (failure !== undefined && now < failure.untilMs) {
+        const stale = failure.transient ? this.staleKey(name, now) : undefined;
+        if (stale !== undefined) return stale;
+        throw rethrowable(failure, now);
+      }
     }
     let read = this.inFlight.get(name);
     if (read === undefined) {
-      read = this.readFromVault(name);
+      read = this.readFromVault(name, options.bypassCache === true ? options.refusedKey : undefined);
       this.inFlight.set(name, read);
     }
     return waitFor(read, options.abortSignal);
@@ -239,7 +279,7 @@ export class KeyClient {
     this.failures.delete(name);
   }
 
-  private async readFromVault(name: string): Promise<string> {
+  private async readFromVault(name: string, rereadFor?: string): Promise<string> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('timeout')), this.readTimeoutMs);
     try {
@@ -259,19 +299,31 @@ export class KeyClient {
       }
       const value = secret.value;
       if (value === undefined || value === '') {
-        throw new SecretUnavailableError(
+        const empty = new SecretUnavailableError(
           `Key Vault secret "${name}" is unavailable: it has an empty value`,
           name,
         );
+        permanentFailures.add(empty);
+        throw empty;
       }
       this.failures.delete(name);
-      this.keys.set(name, { value, expiresAtMs: this.nowMs() + this.options.ttlMs });
+      const readAtMs = this.nowMs();
+      this.keys.set(name, {
+        value,
+        expiresAtMs: readAtMs + this.options.ttlMs,
+        readAtMs,
+        ...(rereadFor !== undefined ? { rereadFor } : {}),
+      });
       return value;
     } catch (e: unknown) {
       const error = e instanceof SecretUnavailableError ? e : toSecretUnavailable(name, e, undefined);
       const rememberMs = error.options.retryAfterMs ?? this.failureTtlMs;
+      const transient = isTransient(error);
+      this.failures.set(name, { error, untilMs: this.nowMs() + rememberMs, transient });
+      // The vault could not answer: the last good key goes on serving (a bypass read had dropped it already).
+      const stale = transient ? this.staleKey(name, this.nowMs()) : undefined;
+      if (stale !== undefined) return stale;
       this.keys.delete(name);
-      this.failures.set(name, { error, untilMs: this.nowMs() + rememberMs });
       throw error;
     } finally {
       clearTimeout(timer);
@@ -279,9 +331,26 @@ export class KeyClient {
     }
   }
 
+  /** The last good key, when its TTL ended less than `staleIfErrorMs` ago. */
+  private staleKey(name: string, nowMs: number): string | undefined {
+    const cached = this.keys.get(name);
+    const grace = this.options.staleIfErrorMs ?? DEFAULT_STALE_IF_ERROR_MS;
+    return cached !== undefined && nowMs < cached.expiresAtMs + grace ? cached.value : undefined;
+  }
+
   private nowMs(): number {
     return this.options.clock.now().getTime();
   }
+}
+
+/** Failures that say the secret is not to be used (as opposed to a vault that could not answer). */
+const permanentFailures = new WeakSet<SecretUnavailableError>();
+
+/** The vault could not answer: throttled (429), failing (5xx), unreachable, timed out, or no token. */
+function isTransient(error: SecretUnavailableError): boolean {
+  if (permanentFailures.has(error)) return false;
+  const status = error.options.httpStatus;
+  return status === undefined || status === 429 || status >= 500;
 }
 
 /** A remembered failure, thrown again with the time still to wait when the vault gave one. */

@@ -38,8 +38,8 @@ export interface Unavailable {
 }
 
 /**
- * Reserves up to `count` slots no later than `latestSlotAt` (ms). Conditional on the row's ETag; a lost race
- * re-reads and tries again (a few times), so two writers never get the same slot.
+ * Reserves up to `count` slots no later than `latestSlotAt` (ms), none before `notBefore` (ms). Conditional on the
+ * row's ETag; a lost race re-reads and tries again (a few times), so two writers never get the same slot.
  */
 export async function reserveSlots(
   store: JobStore,
@@ -48,16 +48,16 @@ export async function reserveSlots(
   budget: RateBudget,
   count: number,
   latestSlotAt: number,
-  known?: ResourceState,
-  abortSignal?: AbortSignal,
+  options: { known?: ResourceState; abortSignal?: AbortSignal; notBefore?: number } = {},
 ): Promise<Reservation | Unavailable> {
+  const { known, abortSignal, notBefore = 0 } = options;
   const spacing = spacingMs(budget);
   let state = known ?? (await store.getResourceState(resource, { abortSignal })) ?? { resource };
   for (let attempt = 0; attempt < 4; attempt++) {
     const now = clock.now().getTime();
     const pausedUntil = state.pausedUntil ? Date.parse(state.pausedUntil) : NaN;
     if (pausedUntil > now) return { slots: [], state, retryAt: new Date(pausedUntil), reason: 'paused' };
-    const first = Math.max(now, state.nextSlotAt ? Date.parse(state.nextSlotAt) || 0 : 0);
+    const first = Math.max(now, notBefore, state.nextSlotAt ? Date.parse(state.nextSlotAt) || 0 : 0);
     const fit = first <= latestSlotAt ? Math.floor((latestSlotAt - first) / spacing) + 1 : 0;
     const n = Math.min(count, fit);
     if (n <= 0) return { slots: [], state, retryAt: new Date(first), reason: 'budget' };

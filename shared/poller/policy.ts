@@ -9,6 +9,8 @@ export interface PolicyOptions {
   random: RandomSource;
   /** Idle Face groups and notFound jobs; 0 = stop polling them. */
   idleIntervalMs: number;
+  /** Where the interval of a good reading counts from (a cycle's start); defaults to `now`. */
+  scheduleFrom?: Date;
 }
 
 export const MIN_POLL_INTERVAL_SECONDS = 10;
@@ -69,8 +71,9 @@ function afterReading(
   job: Job,
   reading: Extract<PollOutcome, { kind: 'status' }>['reading'],
   adapter: JobAdapter,
-  { now, idleIntervalMs }: PolicyOptions,
+  { now, idleIntervalMs, scheduleFrom }: PolicyOptions,
 ): Transition {
+  const from = scheduleFrom && scheduleFrom < now ? scheduleFrom : now;
   const old = job.state;
   const nowIso = now.toISOString();
   if (
@@ -85,7 +88,7 @@ function afterReading(
         checkedAt: nowIso,
         lastError: null,
         consecutiveFailures: 0,
-        nextCheckAt: scheduleFor(old.status, job, adapter, now, idleIntervalMs, old.estimatedEndDateTime),
+        nextCheckAt: scheduleFor(old.status, job, adapter, from, idleIntervalMs, old.estimatedEndDateTime),
       },
     };
   }
@@ -102,7 +105,14 @@ function afterReading(
     upstream: reading.upstream,
     checkedAt: nowIso,
     changedAt: statusMoved || newRun ? nowIso : old.changedAt,
-    nextCheckAt: scheduleFor(reading.status, job, adapter, now, idleIntervalMs, reading.estimatedEndDateTime),
+    nextCheckAt: scheduleFor(
+      reading.status,
+      job,
+      adapter,
+      from,
+      idleIntervalMs,
+      reading.estimatedEndDateTime,
+    ),
     lastError: null,
     consecutiveFailures: 0,
     ...(reading.percentComplete !== undefined ? { percentComplete: reading.percentComplete } : {}),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Clock, RandomSource } from '../clock';
 import { SecretUnavailableError, StatusCacheError, UpstreamCallError } from '../errors';
@@ -10,7 +11,14 @@ import { budgetFor, pauseResource, reserveSlots } from './budget';
 import { nextTransition } from './policy';
 
 export interface KeyProvider {
-  getKey(name: string, options?: { bypassCache?: boolean; abortSignal?: AbortSignal }): Promise<string>;
+  /**
+   * `bypassCache` after an upstream 401, with `refusedKey` the key that was refused: a provider that already
+   * holds another key (a concurrent re-read got the rotated one) returns it without reading the vault again.
+   */
+  getKey(
+    name: string,
+    options?: { bypassCache?: boolean; refusedKey?: string; abortSignal?: AbortSignal },
+  ): Promise<string>;
 }
 
 export type FetchUpstream = (
@@ -65,11 +73,84 @@ export class JobNotFoundError extends StatusCacheError {}
 const REFRESH_MAX_WAIT_MS = 5_000;
 /** Most calls in flight to one resource at once. */
 const MAX_IN_FLIGHT_PER_RESOURCE = 16;
+/**
+ * Before a call, a resource's pause state is read again when the copy in hand is older than this: another cycle
+ * or host may have met a 429 since (at most one read per resource per second of calls).
+ */
+const PAUSE_RECHECK_MS = 1_000;
+
+/** Time kept at the end of a cycle to store the outcome of its last calls: the last call starts before it. */
+export function writeMarginMs(cycleDeadlineMs: number): number {
+  return Math.min(2_000, Math.floor(cycleDeadlineMs / 10));
+}
 
 interface PollResult {
   outcome: 'applied' | 'lostRace' | 'deleted' | 'aborted';
   job?: Job;
-  isError: boolean;
+  /** Errors to count: the upstream or secret failure, and a resource pause that could not be stored. */
+  errors: number;
+}
+
+/**
+ * What one cycle (or refresh) knows of a resource's pause: its own 429s at once, other writers' through the
+ * resource row, read again before a call when older than `PAUSE_RECHECK_MS`. Pauses met in this process are
+ * shared by every cycle and refresh of the process (`pauses`).
+ */
+class ResourceGate {
+  private pausedUntil: number;
+  private readAt: number;
+  private reading: Promise<void> | undefined;
+
+  constructor(
+    private readonly resource: string,
+    state: ResourceState | undefined,
+    private readonly store: JobStore,
+    private readonly clock: Clock,
+    private readonly pauses: Map<string, number>,
+  ) {
+    this.pausedUntil = pausedUntilOf(state);
+    this.readAt = clock.now().getTime();
+  }
+
+  pause(until: Date): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until.getTime());
+    this.pauses.set(this.resource, Math.max(this.pauses.get(this.resource) ?? 0, until.getTime()));
+  }
+
+  /** The end of the pause in force now (ms), or undefined when calls may be made. */
+  async pausedNow(signal: AbortSignal): Promise<number | undefined> {
+    const now = this.clock.now().getTime();
+    if (now - this.readAt >= PAUSE_RECHECK_MS) {
+      this.reading ??= this.store
+        .getResourceState(this.resource, { abortSignal: signal })
+        .then(
+          (state) => {
+            this.pausedUntil = Math.max(this.pausedUntil, pausedUntilOf(state));
+          },
+          () => undefined, // unreadable: go on with what is known
+        )
+        .finally(() => {
+          this.readAt = this.clock.now().getTime();
+          this.reading = undefined;
+        });
+      await this.reading;
+    }
+    const until = Math.max(this.pausedUntil, this.pauses.get(this.resource) ?? 0);
+    return until > this.clock.now().getTime() ? until : undefined;
+  }
+}
+
+function pausedUntilOf(state: ResourceState | undefined): number {
+  const until = state?.pausedUntil ? Date.parse(state.pausedUntil) : NaN;
+  return Number.isFinite(until) ? until : 0;
+}
+
+/** Why a cycle stopped early. */
+class CycleDeadlineError extends Error {
+  constructor() {
+    super('cycle deadline');
+    this.name = 'CycleDeadlineError';
+  }
 }
 
 /**
@@ -77,22 +158,34 @@ interface PollResult {
  * The only place where store, secrets and upstream meet.
  */
 export class Poller {
-  constructor(private readonly deps: PollerDeps) {}
+  constructor(
+    private readonly deps: PollerDeps,
+    /** Pauses (resource → until, ms) met by any cycle or refresh of this process. */
+    private readonly pauses = new Map<string, number>(),
+  ) {}
 
   /** The same poller, logging to `logger` (an invocation context). */
   withLogger(logger: Logger): Poller {
-    return new Poller({ ...this.deps, logger });
+    return new Poller({ ...this.deps, logger }, this.pauses);
   }
 
   async runCycle(options: { abortSignal?: AbortSignal } = {}): Promise<CycleReport> {
     const { store, clock, logger, settings } = this.deps;
     const started = clock.now();
     const deadline = started.getTime() + settings.cycleDeadlineMs;
+    // The last call starts early enough to end (timeout) and have its outcome stored before the deadline.
+    const lastCallAt = deadline - settings.upstreamTimeoutMs - writeMarginMs(settings.cycleDeadlineMs);
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every in-flight call and slot wait listens to it
-    const stop = (): void => controller.abort(options.abortSignal?.reason ?? new Error('cycle deadline'));
+    const stop = (): void => controller.abort(options.abortSignal?.reason ?? new Error('cycle stopped'));
+    if (options.abortSignal?.aborted) stop();
     options.abortSignal?.addEventListener('abort', stop, { once: true });
-    const deadlineTimer = setTimeout(stop, settings.cycleDeadlineMs);
+    // The deadline runs on the clock, as the slots do.
+    const deadlineWatch = new AbortController();
+    clock.sleep(settings.cycleDeadlineMs, deadlineWatch.signal).then(
+      () => controller.abort(new CycleDeadlineError()),
+      () => undefined,
+    );
     const signal = controller.signal;
     const report: CycleReport = {
       startedAt: started.toISOString(),
@@ -106,8 +199,20 @@ export class Poller {
     };
     try {
       const [due, resources] = await Promise.all([
-        store.listDue(started, { limit: settings.cycleMaxJobs, abortSignal: signal }),
-        store.listResourceStates({ abortSignal: signal }),
+        store.listDue(started, {
+          limit: settings.cycleMaxJobs,
+          abortSignal: signal,
+          // One unreadable row or shard never stops the cycle: it is skipped, counted and logged.
+          onProblem: ({ where, error }) => {
+            report.errors++;
+            logger.error('due jobs skipped', { where, error: describe(error) });
+          },
+        }),
+        // Without the list, each resource's row is read when its slots are reserved.
+        store.listResourceStates({ abortSignal: signal }).catch((e: unknown) => {
+          if (!signal.aborted) logger.warn('resource states not listed', { error: describe(e) });
+          return new Map<string, ResourceState>();
+        }),
       ]);
       report.due = due.length;
       const groups = new Map<string, PollHandle[]>();
@@ -119,20 +224,27 @@ export class Poller {
       }
       await Promise.all(
         [...groups].map(([resource, handles]) =>
-          this.pollResource(resource, handles, resources.get(resource), deadline, signal, report).catch(
-            (e: unknown) => {
-              // One resource's fault never ends the cycle: its jobs stay due.
-              report.errors++;
-              if (!signal.aborted) logger.error('resource poll failed', { resource, error: describe(e) });
-            },
-          ),
+          this.pollResource(
+            resource,
+            handles,
+            resources.get(resource),
+            lastCallAt,
+            started,
+            signal,
+            report,
+          ).catch((e: unknown) => {
+            // One resource's fault never ends the cycle: its jobs stay due. A stop is not a fault.
+            if (signal.aborted) return;
+            report.errors++;
+            logger.error('resource poll failed', { resource, error: describe(e) });
+          }),
         ),
       );
     } catch (e) {
       report.errors++;
       logger.error('poll cycle failed', { error: describe(e) });
     } finally {
-      clearTimeout(deadlineTimer);
+      deadlineWatch.abort();
       options.abortSignal?.removeEventListener('abort', stop);
       report.finishedAt = clock.now().toISOString();
     }
@@ -149,6 +261,7 @@ export class Poller {
     logger.info('poll cycle finished', {
       ...report,
       durationMs: Date.parse(report.finishedAt) - started.getTime(),
+      ...(signal.aborted ? { stoppedBy: describe(signal.reason) } : {}),
     });
     return report;
   }
@@ -160,6 +273,9 @@ export class Poller {
     if (!handle) throw new JobNotFoundError(`Job ${id} does not exist.`);
     const resource = this.resourceOf(handle.job);
     const budget = this.budgetOf(resource, [handle.job]);
+    const knownPause = this.pauses.get(resource) ?? 0;
+    if (knownPause > clock.now().getTime())
+      throw new ResourceBusyError(resource, new Date(knownPause), clock.now());
     const reservation = await reserveSlots(
       store,
       clock,
@@ -167,8 +283,7 @@ export class Poller {
       budget,
       1,
       clock.now().getTime() + REFRESH_MAX_WAIT_MS,
-      undefined,
-      options.abortSignal,
+      options.abortSignal ? { abortSignal: options.abortSignal } : {},
     );
     const slot = reservation.slots[0];
     if (slot === undefined)
@@ -177,19 +292,35 @@ export class Poller {
         'retryAt' in reservation ? reservation.retryAt : clock.now(),
         clock.now(),
       );
-    const reserved = [slot];
+    const slots = queueOf([slot]);
     // A 401 retry takes one more slot of the same budget.
-    const slots: SlotSource = async () =>
-      reserved.shift() ??
-      (await reserveSlots(store, clock, resource, budget, 1, clock.now().getTime() + REFRESH_MAX_WAIT_MS))
-        .slots[0];
+    const retrySlots: SlotSource = async (notBefore) =>
+      (await slots(notBefore)) ??
+      (
+        await reserveSlots(store, clock, resource, budget, 1, clock.now().getTime() + REFRESH_MAX_WAIT_MS, {
+          ...(notBefore !== undefined ? { notBefore } : {}),
+        })
+      ).slots[0];
     const signal = AbortSignal.any([
       ...(options.abortSignal ? [options.abortSignal] : []),
       AbortSignal.timeout(REFRESH_MAX_WAIT_MS + 2 * settings.upstreamTimeoutMs),
     ]);
-    const result = await this.pollJob(handle, resource, slots, signal);
+    const gate = new ResourceGate(resource, reservation.state, store, clock, this.pauses);
+    const result = await this.pollJob(
+      handle,
+      resource,
+      { slots, retrySlots },
+      signal,
+      gate,
+      Number.POSITIVE_INFINITY,
+    );
     if (result.outcome === 'deleted') throw new JobNotFoundError(`Job ${id} does not exist.`);
     if (result.job) return result.job;
+    if (result.outcome === 'aborted') {
+      const pausedUntil = await gate.pausedNow(signal).catch(() => undefined);
+      if (pausedUntil !== undefined)
+        throw new ResourceBusyError(resource, new Date(pausedUntil), clock.now());
+    }
     const latest = await store.get(id, options);
     if (!latest) throw new JobNotFoundError(`Job ${id} does not exist.`);
     return latest;
@@ -197,7 +328,10 @@ export class Poller {
 
   private resourceOf(job: Job): string {
     const check = checkUpstreamOrigin(job.endpoint, this.deps.settings.allowedUpstreamOrigins);
-    return check.ok ? check.resource : `invalid:${job.endpoint}`;
+    // A refused endpoint gets a bounded budget key of its own: its jobs end in InvalidResponse without a call.
+    return check.ok
+      ? check.resource
+      : `invalid:${createHash('sha256').update(job.endpoint).digest('hex').slice(0, 16)}`;
   }
 
   private budgetOf(resource: string, jobs: readonly Job[]): RateBudget {
@@ -215,41 +349,64 @@ export class Poller {
     resource: string,
     handles: PollHandle[],
     known: ResourceState | undefined,
-    deadline: number,
+    lastCallAt: number,
+    cycleStartedAt: Date,
     signal: AbortSignal,
     report: CycleReport,
   ): Promise<void> {
-    const { store, clock, settings } = this.deps;
+    const { store, clock, logger } = this.deps;
     const budget = this.budgetOf(
       resource,
       handles.map((h) => h.job),
     );
-    const reservation = await reserveSlots(
-      store,
-      clock,
-      resource,
-      budget,
-      handles.length,
-      deadline - settings.upstreamTimeoutMs,
-      known,
-      signal,
-    );
+    const knownPause = this.pauses.get(resource) ?? 0;
+    if (knownPause > clock.now().getTime()) {
+      report.skippedPaused += handles.length;
+      return;
+    }
+    const reservation = await reserveSlots(store, clock, resource, budget, handles.length, lastCallAt, {
+      ...(known ? { known } : {}),
+      abortSignal: signal,
+    });
     if ('reason' in reservation && reservation.reason === 'paused') {
       report.skippedPaused += handles.length;
       return;
     }
-    const reserved = [...reservation.slots];
-    report.deferred += Math.max(0, handles.length - reserved.length);
-    const queue = handles.slice(0, reserved.length);
-    const slots: SlotSource = () => Promise.resolve(reserved.shift());
-    const paused = { value: false };
+    report.deferred += Math.max(0, handles.length - reservation.slots.length);
+    const queue = handles.slice(0, reservation.slots.length);
+    const slots = queueOf(reservation.slots);
+    // A 401 retry takes one more slot of the same budget: a spare one, else a new reservation in this cycle.
+    const retrySlots: SlotSource = async (notBefore) =>
+      (await slots(notBefore)) ??
+      (
+        await reserveSlots(store, clock, resource, budget, 1, lastCallAt, {
+          abortSignal: signal,
+          ...(notBefore !== undefined ? { notBefore } : {}),
+        })
+      ).slots[0];
+    const gate = new ResourceGate(resource, reservation.state, store, clock, this.pauses);
     const worker = async (): Promise<void> => {
       for (let handle = queue.shift(); handle; handle = queue.shift()) {
-        if (paused.value || signal.aborted) return;
-        const result = await this.pollJob(handle, resource, slots, signal, paused);
-        if (result.outcome === 'applied') report.polled++;
-        if (result.outcome === 'lostRace') report.lostRaces++;
-        if (result.isError) report.errors++;
+        if (signal.aborted) return;
+        try {
+          const result = await this.pollJob(
+            handle,
+            resource,
+            { slots, retrySlots },
+            signal,
+            gate,
+            lastCallAt,
+            cycleStartedAt,
+          );
+          if (result.outcome === 'applied') report.polled++;
+          if (result.outcome === 'lostRace') report.lostRaces++;
+          report.errors += result.errors;
+        } catch (e) {
+          // A job whose poll fails (e.g. its write) stays due and counts as an error; the others go on.
+          if (signal.aborted) return;
+          report.errors++;
+          logger.error('job poll failed', { jobId: handle.job.id, resource, error: describe(e) });
+        }
       }
     };
     const workers = Math.min(MAX_IN_FLIGHT_PER_RESOURCE, queue.length);
@@ -258,30 +415,39 @@ export class Poller {
 
   /**
    * One job: wait for a slot, read the key, call, classify, apply. A 401 re-reads the key (bypassing the
-   * cache) and retries once on the next slot. Upstream and secret faults become outcomes; an abort leaves the
-   * job untouched (still due).
+   * cache) and retries once on the next slot. Upstream and secret faults become outcomes; an abort, a pause or
+   * a slot too late for the cycle leaves the job untouched (still due). A pause that cannot be stored does not
+   * stop the job's own outcome from being stored.
    */
   private async pollJob(
     handle: PollHandle,
     resource: string,
-    slots: SlotSource,
+    { slots, retrySlots }: { slots: SlotSource; retrySlots: SlotSource },
     signal: AbortSignal,
-    paused: { value: boolean } = { value: false },
+    gate: ResourceGate,
+    lastCallAt: number,
+    /**
+     * A cycle schedules the next check from its own start, so that a job polled a few seconds into this cycle
+     * is due again at the cycle one interval later, not one cycle after that. The budget still spaces the calls.
+     */
+    scheduleFrom?: Date,
   ): Promise<PollResult> {
     const { store, clock, logger, settings } = this.deps;
     const job = handle.job;
     const adapter = this.deps.getAdapter(job.kind);
     if (!adapter) {
       logger.error('job has an unknown kind', { jobId: job.id, kind: job.kind });
-      return { outcome: 'aborted', isError: true };
+      return { outcome: 'aborted', errors: 1 };
     }
     const timing = { upstreamMs: 0 };
+    const call: CallContext = { slots, signal, gate, lastCallAt, timing };
+    const retry: CallContext = { ...call, slots: retrySlots };
     let outcome: PollOutcome;
     try {
-      outcome = await this.callUpstream(job, adapter, slots, signal, paused, timing);
+      outcome = await this.callUpstream(job, adapter, call, retry);
     } catch (e) {
-      // Aborted (deadline, shutdown) or no slot left: the job is untouched and stays due.
-      if (signal.aborted || e instanceof SkipError) return { outcome: 'aborted', isError: false };
+      // Aborted (deadline, shutdown), paused, or no slot left: the job is untouched and stays due.
+      if (signal.aborted || e instanceof SkipError) return { outcome: 'aborted', errors: 0 };
       throw e;
     }
     const now = clock.now();
@@ -289,20 +455,27 @@ export class Poller {
       now,
       random: this.deps.random,
       idleIntervalMs: settings.idleIntervalMs,
+      ...(scheduleFrom ? { scheduleFrom } : {}),
     });
+    let errors = outcome.kind === 'failure' ? 1 : 0;
     if (transition.pause) {
-      paused.value = true;
-      await pauseResource(store, resource, transition.pause);
+      gate.pause(transition.pause.until);
       logger.warn('resource paused', {
         resource,
         code: transition.pause.code,
         until: transition.pause.until.toISOString(),
       });
+      try {
+        await pauseResource(store, resource, transition.pause);
+      } catch (e) {
+        // This cycle and this process hold the pause in memory, and the job keeps its own retryAt.
+        errors++;
+        logger.error('resource pause not stored', { resource, error: describe(e) });
+      }
     }
     if (transition.stale) logger.warn('stale upstream status dropped', { jobId: job.id, kind: job.kind });
     const result = await store.applyState(handle, transition.state, transition.history);
     const state: JobState = transition.state;
-    const isError = outcome.kind === 'failure';
     logger.info('job polled', {
       jobId: job.id,
       kind: job.kind,
@@ -323,63 +496,78 @@ export class Poller {
         upstreamStatus: outcome.reading.upstreamStatus,
       });
     }
-    if (!result.applied) return { outcome: result.reason, isError };
-    return { outcome: 'applied', job: result.job, isError };
+    if (!result.applied) return { outcome: result.reason, errors };
+    return { outcome: 'applied', job: result.job, errors };
   }
 
   private async callUpstream(
     job: Job,
     adapter: JobAdapter,
-    slots: SlotSource,
-    signal: AbortSignal,
-    paused: { value: boolean },
-    timing: { upstreamMs: number },
+    call: CallContext,
+    retry: CallContext,
   ): Promise<PollOutcome> {
     const { keys, settings } = this.deps;
+    const { signal } = call;
     // The allow-list is checked again before every call: a job stored before a rule change cannot leak a key.
     const check = checkUpstreamOrigin(job.endpoint, settings.allowedUpstreamOrigins);
     if (!check.ok) return invalid(`Endpoint is no longer allowed: ${check.message}`);
     const url = adapter.buildUrl(check.origin, job.identity, job.apiVersion);
-    let key: string;
+    const first = await this.callOnSlot(url, adapter, call, () =>
+      keys.getKey(job.keySecretName, { abortSignal: signal }),
+    );
+    if (first.outcome.kind !== 'failure' || first.outcome.failure.code !== 'Unauthorized')
+      return first.outcome;
+    // Rotation: re-read the key once, bypassing the cache (unless a concurrent re-read already replaced the
+    // refused key), and retry once on the next slot.
+    let fresh: string;
     try {
-      key = await keys.getKey(job.keySecretName, { abortSignal: signal });
+      fresh = await keys.getKey(job.keySecretName, {
+        bypassCache: true,
+        ...(first.key !== undefined ? { refusedKey: first.key } : {}),
+        abortSignal: signal,
+      });
     } catch (e) {
       if (signal.aborted) throw e;
       return secretFailure(e);
     }
-    let outcome = await this.callOnSlot(url, adapter, key, slots, signal, paused, timing);
-    if (outcome.kind === 'failure' && outcome.failure.code === 'Unauthorized') {
-      // Rotation: re-read the key once, bypassing the cache, and retry once on the next slot.
-      try {
-        key = await keys.getKey(job.keySecretName, { bypassCache: true, abortSignal: signal });
-      } catch (e) {
-        if (signal.aborted) throw e;
-        return secretFailure(e);
-      }
-      try {
-        outcome = await this.callOnSlot(url, adapter, key, slots, signal, paused, timing);
-      } catch (e) {
-        if (!(e instanceof SkipError)) throw e;
-        // No slot left for the retry in this cycle: keep the 401; the fresh key is cached for the next try.
-      }
+    try {
+      return (await this.callOnSlot(url, adapter, retry, () => Promise.resolve(fresh))).outcome;
+    } catch (e) {
+      if (!(e instanceof SkipError)) throw e;
+      // No slot left for the retry in this cycle: keep the 401; the fresh key is cached for the next try.
+      return first.outcome;
     }
-    return outcome;
   }
 
+  /**
+   * Waits for the next budget slot, reads the key (then, not before the wait: a key rotated meanwhile is used)
+   * and calls. A slot inside a pause (met by this cycle, another cycle of this process, or another host) is
+   * passed over for the first slot after it; none left, or too late for the cycle: `SkipError`.
+   */
   private async callOnSlot(
     url: string,
     adapter: JobAdapter,
-    key: string,
-    slots: SlotSource,
-    signal: AbortSignal,
-    paused: { value: boolean },
-    timing: { upstreamMs: number },
-  ): Promise<PollOutcome> {
+    { slots, signal, gate, lastCallAt, timing }: CallContext,
+    keyFor: () => Promise<string>,
+  ): Promise<{ outcome: PollOutcome; key?: string }> {
     const { clock, settings } = this.deps;
-    const slot = await slots();
-    if (slot === undefined) throw new SkipError('no budget slot left');
-    await clock.sleep(slot - clock.now().getTime(), signal);
-    if (paused.value) throw new SkipError('resource paused');
+    let slot = await slots();
+    for (;;) {
+      if (slot === undefined) throw new SkipError('no budget slot left');
+      await clock.sleep(slot - clock.now().getTime(), signal);
+      const pausedUntil = await gate.pausedNow(signal);
+      if (pausedUntil === undefined) break;
+      slot = await slots(pausedUntil);
+    }
+    // A worker held up by an earlier call may reach its slot late: a call that could not end in time is not made.
+    if (clock.now().getTime() > lastCallAt) throw new SkipError('too late in the cycle');
+    let key: string;
+    try {
+      key = await keyFor();
+    } catch (e) {
+      if (signal.aborted) throw e;
+      return { outcome: secretFailure(e) };
+    }
     const callStarted = performance.now();
     try {
       const response = await this.deps.fetchUpstream(url, {
@@ -388,14 +576,17 @@ export class Poller {
         abortSignal: signal,
       });
       timing.upstreamMs += Math.round(performance.now() - callStarted);
-      return adapter.interpret(response, clock.now());
+      return { outcome: adapter.interpret(response, clock.now()), key };
     } catch (e) {
       if (signal.aborted) throw e;
       if (e instanceof UpstreamCallError) {
         timing.upstreamMs += Math.round(performance.now() - callStarted);
         return {
-          kind: 'failure',
-          failure: { code: 'UpstreamUnavailable', message: `Upstream call failed: ${e.reason}.` },
+          outcome: {
+            kind: 'failure',
+            failure: { code: 'UpstreamUnavailable', message: `Upstream call failed: ${e.reason}.` },
+          },
+          key,
         };
       }
       throw e;
@@ -403,8 +594,26 @@ export class Poller {
   }
 }
 
-/** Hands out budget slots (ms since epoch) in order; undefined when none is left. */
-type SlotSource = () => Promise<number | undefined>;
+interface CallContext {
+  slots: SlotSource;
+  signal: AbortSignal;
+  gate: ResourceGate;
+  /** No call starts after this (ms). */
+  lastCallAt: number;
+  timing: { upstreamMs: number };
+}
+
+/** Hands out budget slots (ms since epoch) in order, none before `notBefore`; undefined when none is left. */
+type SlotSource = (notBefore?: number) => Promise<number | undefined>;
+
+/** Reserved slots, shared by the workers of one resource; slots passed over (inside a pause) are dropped. */
+function queueOf(reserved: readonly number[]): SlotSource {
+  const queue = [...reserved];
+  return (notBefore = 0) => {
+    while (queue.length > 0 && (queue[0] ?? 0) < notBefore) queue.shift();
+    return Promise.resolve(queue.shift());
+  };
+}
 
 class SkipError extends Error {}
 

@@ -563,11 +563,19 @@ export class TableJobStore implements JobStore {
     return next === undefined ? { items } : { items, continuationToken: next };
   }
 
-  async listDue(now: Date, options: { limit: number; abortSignal?: AbortSignal }): Promise<PollHandle[]> {
+  async listDue(
+    now: Date,
+    options: {
+      limit: number;
+      abortSignal?: AbortSignal;
+      onProblem?: (problem: { where: string; error: unknown }) => void;
+    },
+  ): Promise<PollHandle[]> {
     const limit = Math.floor(options.limit);
     if (!(limit > 0)) return [];
     const upper = `${DUE_PREFIX}${now.toISOString()}~`;
-    const perShard = await Promise.all(
+    const problem = (where: string, error: unknown): void => options.onProblem?.({ where, error });
+    const perShard = await Promise.allSettled(
       [...SHARDS].map(async (hex) => {
         const pk = `s${hex}`;
         const filter = odata`PartitionKey eq ${pk} and RowKey ge ${DUE_PREFIX} and RowKey le ${upper}`;
@@ -579,16 +587,28 @@ export class TableJobStore implements JobStore {
           for (const row of page) {
             const rk = row.rowKey;
             if (typeof rk !== 'string' || !rk.startsWith(DUE_PREFIX)) continue;
-            found.push({ job: parseJobRow(row, `${pk}/${rk}`).job, dueKey: rk });
+            try {
+              found.push({ job: parseJobRow(row, `${pk}/${rk}`).job, dueKey: rk });
+            } catch (error) {
+              // One unreadable row never hides the others.
+              problem(`${pk}/${rk}`, error);
+            }
           }
           if (found.length >= limit) break;
         }
         return found;
       }),
     );
+    const failed = perShard.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const first = failed[0];
+    if (first !== undefined && (failed.length === perShard.length || options.abortSignal?.aborted))
+      throw first.reason;
+    perShard.forEach((r, i) => {
+      if (r.status === 'rejected') problem(`shard s${SHARDS.charAt(i)}`, r.reason);
+    });
     // `due|{ISO}|{id}` sorts by time, then id.
     return perShard
-      .flat()
+      .flatMap((r) => (r.status === 'fulfilled' ? r.value : []))
       .sort((a, b) =>
         (a.dueKey ?? '') < (b.dueKey ?? '') ? -1 : (a.dueKey ?? '') > (b.dueKey ?? '') ? 1 : 0,
       )
@@ -636,13 +656,13 @@ export class TableJobStore implements JobStore {
       }
     } catch (error) {
       const status = statusCodeOf(error);
-      if (status === 412 || status === 409) return { applied: false, reason: 'lostRace' };
-      if (status === 404) {
-        // The due row or the job row is gone: tell a deletion from a lost race (one read, failure path only).
-        const exists = await this.readJobRow(id, options);
-        return { applied: false, reason: exists === undefined ? 'deleted' : 'lostRace' };
-      }
-      throw error;
+      if (status !== 404 && status !== 409 && status !== 412) throw error;
+      // A row moved or is gone (one read, failure path only): a deletion, a lost race, or our own write whose
+      // response was lost and whose retry by the SDK then failed (the job row holds exactly what we wrote).
+      const stored = await this.readJobRow(id, options);
+      if (stored === undefined) return { applied: false, reason: 'deleted' };
+      const ours = JSON.stringify(jobProps(stored.job, stored.dueKey ?? '')) === JSON.stringify(props);
+      return ours ? { applied: true, job } : { applied: false, reason: 'lostRace' };
     }
     return { applied: true, job };
   }

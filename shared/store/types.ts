@@ -65,8 +65,19 @@ export interface JobStore {
   /** One point read. */
   get(id: string, options?: { abortSignal?: AbortSignal }): Promise<Job | undefined>;
   list(options: ListJobsOptions): Promise<Page<Job>>;
-  /** Jobs whose nextCheckAt <= now, oldest first, at most `limit`. Reads only the due index (key ranges). */
-  listDue(now: Date, options: { limit: number; abortSignal?: AbortSignal }): Promise<PollHandle[]>;
+  /**
+   * Jobs whose nextCheckAt <= now, oldest first, at most `limit`. Reads only the due index (key ranges).
+   * A row that cannot be read, or a shard that cannot be listed, is skipped and reported to `onProblem` (its
+   * jobs wait for a later cycle); it throws only when no shard could be listed.
+   */
+  listDue(
+    now: Date,
+    options: {
+      limit: number;
+      abortSignal?: AbortSignal;
+      onProblem?: (problem: { where: string; error: unknown }) => void;
+    },
+  ): Promise<PollHandle[]>;
   /**
    * Replaces the job's state, moves its due-index row (`dueKey` → the new nextCheckAt, or none) and appends
    * `history` when given, in one atomic transaction conditional on `dueKey` still existing (or, when the job

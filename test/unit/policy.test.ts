@@ -56,6 +56,18 @@ describe('nextTransition: readings', () => {
     expect(t.state.percentComplete).toBe(40);
   });
 
+  it('counts the interval from the cycle start, so the next minute-cycle finds the job due', () => {
+    // Act
+    const t = nextTransition(job('face'), reading({ status: 'running' }), facePersonGroupAdapter, {
+      ...options,
+      scheduleFrom: new Date(now.getTime() - 20_000),
+    });
+
+    // Assess
+    expect(inSeconds(t.state.nextCheckAt)).toBe(40);
+    expect(t.state.checkedAt).toBe(now.toISOString());
+  });
+
   it('moves the next check toward the estimated end, never sooner than 10 s', () => {
     // Act
     const soon = nextTransition(
