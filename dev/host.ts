@@ -82,6 +82,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     return run;
   };
 
+  // Routes are compiled once: the status read is the hot path and should cost little beyond its storage read.
+  const httpRoutes = options.functions.flatMap((definition) =>
+    definition.trigger === 'http' ? [{ definition, match: compileRoute(definition.route) }] : [],
+  );
+
   const server = http.createServer((req, res) => {
     void serve(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
@@ -103,14 +108,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (!url.pathname.startsWith('/api/')) return send(res, { status: 404 });
     const path = url.pathname.slice('/api/'.length);
     let routeMatched = false;
-    for (const definition of options.functions) {
-      if (definition.trigger !== 'http') continue;
-      const params = matchRoute(definition.route, path);
+    for (const { definition, match } of httpRoutes) {
+      const params = match(path);
       if (!params) continue;
       routeMatched = true;
       if (!definition.methods.includes((req.method ?? 'GET') as (typeof definition.methods)[number]))
         continue;
-      const body = await readBody(req, maxBodyBytes);
+      const body = hasBody(req) ? await readBody(req, maxBodyBytes) : (req.resume(), EMPTY);
       if (body === undefined) return send(res, { status: 413 });
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
@@ -176,28 +180,44 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 }
 
-/** Matches `jobs/{id}/status` against `jobs/abc/status`; a parameter never spans a '/'. */
-function matchRoute(route: string, path: string): Record<string, string> | undefined {
-  const routeParts = route.split('/');
-  const pathParts = path.split('/');
-  if (routeParts.length !== pathParts.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < routeParts.length; i++) {
-    const r = routeParts[i]!;
-    const p = pathParts[i]!;
+/**
+ * Compiles a route once into a matcher: `jobs/{id}/status` matches `jobs/abc/status`; a parameter never spans a
+ * '/', is never empty and is percent-decoded; literal segments compare case-insensitively.
+ */
+function compileRoute(route: string): (path: string) => Record<string, string> | undefined {
+  const parts = route.split('/').map((r) => {
     const param = /^\{(\w+)\}$/.exec(r);
-    if (param) {
-      if (p === '') return undefined;
-      try {
-        params[param[1]!] = decodeURIComponent(p);
-      } catch {
+    return param ? { param: param[1]! } : { literal: r.toLowerCase() };
+  });
+  return (path) => {
+    const pathParts = path.split('/');
+    if (parts.length !== pathParts.length) return undefined;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < parts.length; i++) {
+      const r = parts[i]!;
+      const p = pathParts[i]!;
+      if (r.param !== undefined) {
+        if (p === '') return undefined;
+        try {
+          params[r.param] = decodeURIComponent(p);
+        } catch {
+          return undefined;
+        }
+      } else if (r.literal !== p.toLowerCase()) {
         return undefined;
       }
-    } else if (r.toLowerCase() !== p.toLowerCase()) {
-      return undefined;
     }
-  }
-  return params;
+    return params;
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Whether the request announces a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
+function hasBody(req: http.IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
 }
 
 /** Reads the body; undefined when it is over the cap. */
@@ -216,15 +236,34 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer |
   });
 }
 
+/** Writes the response with a Content-Length (no chunked encoding): one socket write for a JSON answer. */
 function send(res: http.ServerResponse, response: HttpResponseInit): void {
-  const headers = new Headers(response.headers);
-  let body: string | Uint8Array | undefined;
+  const headers: Record<string, string> = {};
+  const given = response.headers;
+  if (given instanceof Headers || Array.isArray(given)) {
+    for (const [name, value] of new Headers(given)) headers[name] = value;
+  } else if (given !== undefined) {
+    for (const [name, value] of Object.entries(given)) {
+      if (value !== undefined) headers[name.toLowerCase()] = String(value);
+    }
+  }
+  // A string body goes out with the headers in one write (node prepends the header block to a string chunk).
+  let body: string | Buffer | undefined;
   if (response.jsonBody !== undefined) {
     body = JSON.stringify(response.jsonBody);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-  } else if (typeof response.body === 'string' || response.body instanceof Uint8Array) {
+    headers['content-type'] ??= 'application/json';
+  } else if (typeof response.body === 'string') {
     body = response.body;
+  } else if (response.body instanceof Uint8Array) {
+    body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   }
-  res.writeHead(response.status ?? 200, Object.fromEntries(headers));
-  res.end(body);
+  const status = response.status ?? 200;
+  if (body !== undefined && status !== 204 && status !== 304) {
+    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+    res.writeHead(status, headers);
+    res.end(body);
+  } else {
+    res.writeHead(status, headers);
+    res.end();
+  }
 }

@@ -1,13 +1,13 @@
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { JobsApi } from '../shared/api/jobsApi';
-import { systemClock } from '../shared/clock';
+/*
+ * Cold start: importing the app (functions/index.ts) loads only what registering the functions and checking the
+ * settings need. The wiring (./buildServices) and with it the Azure SDKs (@azure/data-tables, @azure/identity,
+ * @azure/keyvault-secrets: most of the import time) load on first use, and are then shared by every invocation
+ * of the process.
+ */
+import type { JobsApi } from '../shared/api/jobsApi';
 import { loadConfig, type Config } from '../shared/config';
-import { silentLogger } from '../shared/logger';
-import { Poller } from '../shared/poller/poller';
-import { createSecretClient, KeyClient } from '../shared/secrets';
-import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
-import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
+import type { Poller } from '../shared/poller/poller';
+import type { TableJobStore } from '../shared/store/tableJobStore';
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -28,62 +28,15 @@ export function getConfig(): Config {
 
 /** Built lazily on first use and shared by every invocation of this process. */
 export function getServices(): Promise<Services> {
-  services ??= buildServices(getConfig()).catch((error: unknown) => {
+  services ??= loadAndBuild(getConfig()).catch((error: unknown) => {
     services = undefined; // let the next invocation try again (e.g. storage was briefly unreachable)
     throw error;
   });
   return services;
 }
 
-async function buildServices(config: Config): Promise<Services> {
-  const credential = (): TokenCredential =>
-    config.managedIdentity.available
-      ? new ManagedIdentityCredential(
-          config.managedIdentity.clientId ? { clientId: config.managedIdentity.clientId } : {},
-        )
-      : new DefaultAzureCredential(
-          config.managedIdentity.clientId ? { managedIdentityClientId: config.managedIdentity.clientId } : {},
-        );
-  const store = new TableJobStore({
-    tableClient: createTableClientFactory(
-      config.storage.kind === 'connectionString'
-        ? { connectionString: config.storage.connectionString }
-        : {
-            tableServiceUri: config.storage.tableServiceUri,
-            credential: config.storage.clientId
-              ? new ManagedIdentityCredential({ clientId: config.storage.clientId })
-              : credential(),
-          },
-    ),
-  });
-  await store.initialize();
-  const keys = new KeyClient(
-    createSecretClient({
-      vaultUrl: config.keyVaultUrl,
-      useManagedIdentity: config.managedIdentity.available,
-      ...(config.managedIdentity.clientId
-        ? { managedIdentityClientId: config.managedIdentity.clientId }
-        : {}),
-    }),
-    { ttlMs: config.secretCacheTtlMs, clock: systemClock },
-  );
-  const poller = new Poller({
-    store,
-    keys,
-    getAdapter,
-    fetchUpstream,
-    clock: systemClock,
-    random: Math.random,
-    logger: silentLogger,
-    settings: config,
-  });
-  const api = new JobsApi({
-    store,
-    poller,
-    clock: systemClock,
-    getAdapter,
-    listKinds,
-    allowedUpstreamOrigins: config.allowedUpstreamOrigins,
-  });
-  return { config, store, poller, api };
+/** A relative CommonJS module, so the SDKs it requires load once, as CommonJS (not a second ESM copy). */
+async function loadAndBuild(config: Config): Promise<Services> {
+  const { buildServices } = await import('./buildServices.js');
+  return buildServices(config);
 }

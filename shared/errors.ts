@@ -37,3 +37,6 @@ export class UpstreamCallError extends StatusCacheError {
     super(message, options);
   }
 }
+
+/** A continuation token (`skipToken`) that was not issued for this query: forged, garbled or reused. */
+export class InvalidContinuationTokenError extends StatusCacheError {}

@@ -1,8 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { StatusCacheError } from '../errors';
+import { InvalidContinuationTokenError, StatusCacheError } from '../errors';
 import type { Logger } from '../logger';
 import { JobNotFoundError, ResourceBusyError } from '../poller/poller';
-import { InvalidContinuationTokenError } from '../store/tableJobStore';
 
 export type ApiErrorCode = 'InvalidArgument' | 'NotFound' | 'Conflict' | 'TooManyRequests' | 'InternalError';
 

@@ -7,7 +7,7 @@ import type { Job, JobState, PollOutcome } from '../model';
 import type { CycleSummary, JobStore, PollHandle, ResourceState } from '../store/types';
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { JobAdapter, RateBudget, UpstreamResponse } from '../upstream/types';
-import { budgetFor, pauseResource, reserveSlots } from './budget';
+import { budgetFor, pauseResource, reserveSlots, spacingMs } from './budget';
 import { nextTransition } from './policy';
 
 export interface KeyProvider {
@@ -100,6 +100,9 @@ class ResourceGate {
   private pausedUntil: number;
   private readAt: number;
   private reading: Promise<void> | undefined;
+  private readonly recheckMs: number;
+  /** The earliest start of the next call from this gate (ms). */
+  private nextStartAt = 0;
 
   constructor(
     private readonly resource: string,
@@ -107,9 +110,24 @@ class ResourceGate {
     private readonly store: JobStore,
     private readonly clock: Clock,
     private readonly pauses: Map<string, number>,
+    /** The budget's spacing between two calls (ms). */
+    private readonly spacingMs: number,
   ) {
     this.pausedUntil = pausedUntilOf(state);
     this.readAt = clock.now().getTime();
+    // A row read per call would cost a Table transaction per call on a fast budget: every 20 calls at most.
+    this.recheckMs = Math.max(PAUSE_RECHECK_MS, 20 * spacingMs);
+  }
+
+  /**
+   * Waits, when needed, so that calls through this gate start at least one spacing apart. Slots are spaced
+   * already; this keeps the spacing when a call reaches its slot late (a slow key read) and the next does not.
+   */
+  async spaced(signal: AbortSignal): Promise<void> {
+    const now = this.clock.now().getTime();
+    const start = Math.max(now, this.nextStartAt);
+    this.nextStartAt = start + this.spacingMs;
+    await this.clock.sleep(start - now, signal);
   }
 
   pause(until: Date): void {
@@ -120,7 +138,7 @@ class ResourceGate {
   /** The end of the pause in force now (ms), or undefined when calls may be made. */
   async pausedNow(signal: AbortSignal): Promise<number | undefined> {
     const now = this.clock.now().getTime();
-    if (now - this.readAt >= PAUSE_RECHECK_MS) {
+    if (now - this.readAt >= this.recheckMs) {
       this.reading ??= this.store
         .getResourceState(this.resource, { abortSignal: signal })
         .then(
@@ -305,7 +323,7 @@ export class Poller {
       ...(options.abortSignal ? [options.abortSignal] : []),
       AbortSignal.timeout(REFRESH_MAX_WAIT_MS + 2 * settings.upstreamTimeoutMs),
     ]);
-    const gate = new ResourceGate(resource, reservation.state, store, clock, this.pauses);
+    const gate = new ResourceGate(resource, reservation.state, store, clock, this.pauses, spacingMs(budget));
     const result = await this.pollJob(
       handle,
       resource,
@@ -384,7 +402,7 @@ export class Poller {
           ...(notBefore !== undefined ? { notBefore } : {}),
         })
       ).slots[0];
-    const gate = new ResourceGate(resource, reservation.state, store, clock, this.pauses);
+    const gate = new ResourceGate(resource, reservation.state, store, clock, this.pauses, spacingMs(budget));
     const worker = async (): Promise<void> => {
       for (let handle = queue.shift(); handle; handle = queue.shift()) {
         if (signal.aborted) return;
@@ -568,6 +586,8 @@ export class Poller {
       if (signal.aborted) throw e;
       return { outcome: secretFailure(e) };
     }
+    await gate.spaced(signal);
+    if (clock.now().getTime() > lastCallAt) throw new SkipError('too late in the cycle');
     const callStarted = performance.now();
     try {
       const response = await this.deps.fetchUpstream(url, {

@@ -8,7 +8,7 @@ import {
   type TransactionAction,
 } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import { StatusCacheError } from '../errors';
+import { InvalidContinuationTokenError, StatusCacheError } from '../errors';
 import {
   JOB_STATUSES,
   POLL_ERROR_CODES,
@@ -43,7 +43,7 @@ import type {
  */
 
 /** A continuation token that was not produced by this store for this query (forged, garbled, or reused). */
-export class InvalidContinuationTokenError extends StatusCacheError {}
+export { InvalidContinuationTokenError };
 
 export type TableClientFactory = (tableName: string) => TableClient;
 

@@ -171,8 +171,9 @@ describe('Table Storage that fails a share of requests', () => {
     expect(faults.lostResponses).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     expect(reports.reduce((n, r) => n + r.polled, 0)).toBeGreaterThan(2 * JOBS_PER_RESOURCE);
-    // A batch whose response was lost is recognised as this host's own write, not as a lost race.
-    expect(reports.reduce((n, r) => n + r.lostRaces + r.errors, 0)).toBe(0);
+    // A batch whose response was lost is recognised as this host's own write, not as a lost race. (A request
+    // that fails more often than the SDK retries is a reported error: its job stays due, as checked above.)
+    expect(reports.reduce((n, r) => n + r.lostRaces, 0)).toBe(0);
   });
 
   it('keeps a job due when its write fails for good, and reports the errors in the summary and the logs', async () => {

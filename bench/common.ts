@@ -1,0 +1,433 @@
+/**
+ * Shared pieces of the benchmark suite: the figure type the table is printed from, latency statistics, a
+ * closed-loop load generator, and seeding helpers. Nothing here is product code.
+ */
+import { fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { jobIdOf } from '../shared/api/registration';
+import type { Job } from '../shared/model';
+import type { TableJobStore } from '../shared/store/tableJobStore';
+import { getAdapter } from '../shared/upstream/registry';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Progress lines go here (stderr), never into the table. */
+  log: (line: string) => void;
+}
+
+/** `ratio` targets compare measured ÷ baseline; `value` targets compare the measured figure itself. */
+export interface Target {
+  on: 'ratio' | 'value';
+  op: '<=' | '>=';
+  limit: number;
+}
+
+/** One line of the results table. */
+export interface Figure {
+  benchmark: string;
+  name: string;
+  measured: number;
+  unit: string;
+  baseline?: { value: number; label: string };
+  /** measured ÷ baseline, unless the benchmark defines it otherwise (then it says so in `name`). */
+  ratio?: number;
+  target?: Target;
+  pass?: boolean;
+  note?: string;
+}
+
+/** Fills `ratio` (when a baseline is given) and `pass` (when a target is given). */
+export function figure(f: Omit<Figure, 'pass'>): Figure {
+  const ratio = f.ratio ?? (f.baseline && f.baseline.value !== 0 ? f.measured / f.baseline.value : undefined);
+  const out: Figure = { ...f, ...(ratio !== undefined ? { ratio } : {}) };
+  if (f.target) {
+    const x = f.target.on === 'ratio' ? ratio : f.measured;
+    out.pass =
+      x !== undefined &&
+      Number.isFinite(x) &&
+      (f.target.op === '<=' ? x <= f.target.limit : x >= f.target.limit);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(Float64Array.from(values).sort(), 50);
+}
+
+export interface LoadResult {
+  /** Latencies in ms, ascending. */
+  latencies: Float64Array;
+  requests: number;
+  errors: number;
+  elapsedMs: number;
+  /** Requests per second. */
+  throughput: number;
+  /** CPU time (µs) of this process during the recorded phase. */
+  cpuUs: number;
+  /** What `measure` returned (e.g. another process's CPU time) over the recorded phase. */
+  extra: number;
+}
+
+/**
+ * Closed-loop load: `concurrency` workers call `op` back to back. Only requests that complete inside the recorded
+ * window (`durationMs`, after `warmupMs` of the same load) count, so neither the ramp-up nor the drain at the end
+ * skews throughput. `op(i)` gets a running counter (to spread requests over keys).
+ */
+export async function runLoad(
+  op: (i: number) => Promise<unknown>,
+  options: {
+    concurrency: number;
+    durationMs: number;
+    warmupMs: number;
+    /** Read at the start and at the end of the recorded window; `extra` is the difference. */
+    measure?: () => Promise<number>;
+  },
+): Promise<LoadResult> {
+  let counter = 0;
+  let errors = 0;
+  const samples: number[] = [];
+  const started = performance.now();
+  const windowStart = started + options.warmupMs;
+  const windowEnd = windowStart + options.durationMs;
+  let extraBefore = 0;
+  let cpuBefore: NodeJS.CpuUsage | undefined;
+  const opening = (async () => {
+    await sleep(Math.max(0, windowStart - performance.now()));
+    cpuBefore = process.cpuUsage();
+    extraBefore = (await options.measure?.()) ?? 0;
+  })();
+  let cpu: NodeJS.CpuUsage | undefined;
+  let extraAfter = 0;
+  const closing = (async () => {
+    await sleep(Math.max(0, windowEnd - performance.now()));
+    cpu = process.cpuUsage(cpuBefore);
+    extraAfter = (await options.measure?.()) ?? 0;
+  })();
+  const worker = async (): Promise<void> => {
+    while (performance.now() < windowEnd) {
+      const t0 = performance.now();
+      let failed = false;
+      try {
+        await op(counter++);
+      } catch {
+        failed = true;
+      }
+      const t1 = performance.now();
+      if (t1 >= windowStart && t1 <= windowEnd) {
+        if (failed) errors++;
+        samples.push(t1 - t0);
+      }
+    }
+  };
+  await Promise.all([opening, closing, ...Array.from({ length: options.concurrency }, worker)]);
+  const latencies = Float64Array.from(samples).sort();
+  const usage = cpu ?? { user: 0, system: 0 };
+  return {
+    latencies,
+    requests: samples.length,
+    errors,
+    elapsedMs: options.durationMs,
+    throughput: (samples.length / options.durationMs) * 1000,
+    cpuUs: usage.user + usage.system,
+    extra: extraAfter - extraBefore,
+  };
+}
+
+/** Merges several runs of the same variant (interleaved rounds) into one. */
+export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
+  const total = runs.reduce((n, r) => n + r.latencies.length, 0);
+  const all = new Float64Array(total);
+  let offset = 0;
+  for (const r of runs) {
+    all.set(r.latencies, offset);
+    offset += r.latencies.length;
+  }
+  all.sort();
+  const elapsedMs = runs.reduce((n, r) => n + r.elapsedMs, 0);
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  return {
+    latencies: all,
+    requests,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    elapsedMs,
+    throughput: (requests / elapsedMs) * 1000,
+    cpuUs: runs.reduce((n, r) => n + r.cpuUs, 0),
+    extra: runs.reduce((n, r) => n + r.extra, 0),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Jobs
+
+/** A registered-but-never-polled job, exactly as `POST /api/jobs` builds it. */
+export function newJob(
+  fields:
+    | { kind: 'face.personGroup'; personGroupId: string }
+    | { kind: 'language.textAuthoring'; projectName: string; jobId: string },
+  endpoint: string,
+  keySecretName: string,
+  now: Date,
+  pollIntervalSeconds = 60,
+): Job {
+  const adapter = getAdapter(fields.kind)!;
+  const { kind, ...identity } = fields;
+  const at = now.toISOString();
+  return {
+    id: jobIdOf(kind, endpoint, identity, adapter),
+    kind,
+    endpoint,
+    keySecretName,
+    apiVersion: adapter.defaultApiVersion,
+    pollIntervalSeconds,
+    identity,
+    createdAt: at,
+    state: {
+      status: 'pending',
+      upstreamStatus: null,
+      upstream: null,
+      checkedAt: null,
+      changedAt: at,
+      nextCheckAt: at,
+      lastError: null,
+      consecutiveFailures: 0,
+    },
+  };
+}
+
+/** Registers jobs through the store (one $batch each), `concurrency` at a time. Seeding is not measured. */
+export async function seedJobs(
+  store: TableJobStore,
+  jobs: readonly Job[],
+  concurrency = 48,
+  onProgress?: (done: number) => void,
+): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < jobs.length; i = next++) {
+      await store.register(jobs[i]!);
+      done++;
+      if (onProgress && done % 5000 === 0) onProgress(done);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child processes
+
+/**
+ * Runs a compiled bench worker (`dist/bench/<name>.js`) in a fresh node with `env`, sends it `input` and resolves
+ * with the first message it sends back. The worker exits after answering.
+ */
+export function runWorker<T>(
+  name: string,
+  env: Record<string, string>,
+  input: unknown,
+  options: { execArgv?: string[]; timeoutMs?: number } = {},
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const child = fork(path.join(__dirname, `${name}.js`), [], {
+      env: { ...cleanEnv(), ...env },
+      execArgv: options.execArgv ?? [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let answered = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not answer within ${options.timeoutMs ?? 600_000} ms`));
+    }, options.timeoutMs ?? 600_000);
+    child.once('message', (message: unknown) => {
+      answered = true;
+      clearTimeout(timer);
+      const m = message as { error?: string; result?: T };
+      if (m.error !== undefined) reject(new Error(`${name}: ${m.error}`));
+      else resolve(m.result as T);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (!answered) reject(new Error(`${name} exited with code ${String(code)} before answering`));
+    });
+    child.once('error', reject);
+    child.send(input as object);
+  });
+}
+
+/** The worker side of `runWorker`: runs `main` on the input, sends back the result (or the error) and exits. */
+export function workerMain<I, O>(main: (input: I) => Promise<O>): void {
+  process.once('message', (input: unknown) => {
+    main(input as I).then(
+      (result) => process.send?.({ result }, () => process.exit(0)),
+      (error: unknown) =>
+        process.send?.(
+          { error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+          () => process.exit(1),
+        ),
+    );
+  });
+}
+
+/** The parent's environment without any app setting, so a worker sees only what the benchmark gives it. */
+export function cleanEnv(): Record<string, string> {
+  const appSettings =
+    /^(AzureWebJobsStorage|STATUS_STORAGE|KEY_VAULT_URL|AZURE_CLIENT_ID|IDENTITY_|MSI_|ALLOWED_UPSTREAM_HOSTS|UPSTREAM_|POLL_SCHEDULE|SECRET_CACHE|CYCLE_|IDLE_INTERVAL|PORT$)/;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !appSettings.test(k)) out[k] = v;
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A few digits, for the table. */
+export function fmt(value: number, unit = ''): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
+  return `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+}
+
+/** A long-lived worker process answering commands over IPC (`{ id, command }` → `{ id, result | error }`). */
+export interface Service {
+  /** What the worker sent when it was ready. */
+  ready: Record<string, unknown>;
+  request<T>(command: string, argument?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export function startService(
+  name: string,
+  env: Record<string, string>,
+  input: unknown,
+  execArgv: string[] = [],
+): Promise<Service> {
+  return new Promise<Service>((resolve, reject) => {
+    const child = fork(path.join(__dirname, `${name}.js`), [], {
+      env: { ...cleanEnv(), ...env },
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+    let nextId = 1;
+    let started = false;
+    child.on('message', (message: unknown) => {
+      const m = message as { ready?: Record<string, unknown>; id?: number; result?: unknown; error?: string };
+      if (!started) {
+        started = true;
+        if (m.error !== undefined) return reject(new Error(`${name}: ${m.error}`));
+        resolve({
+          ready: m.ready ?? {},
+          request: <T>(command: string, argument?: unknown) =>
+            new Promise<T>((res, rej) => {
+              const id = nextId++;
+              pending.set(id, { resolve: res as (v: unknown) => void, reject: rej });
+              child.send({ id, command, argument });
+            }),
+          stop: () =>
+            new Promise<void>((res) => {
+              if (child.exitCode !== null) return res();
+              child.once('exit', () => res());
+              child.kill('SIGTERM');
+            }),
+        });
+        return;
+      }
+      const waiter = m.id !== undefined ? pending.get(m.id) : undefined;
+      if (!waiter) return;
+      pending.delete(m.id!);
+      if (m.error !== undefined) waiter.reject(new Error(m.error));
+      else waiter.resolve(m.result);
+    });
+    child.once('exit', (code) => {
+      if (!started) reject(new Error(`${name} exited with code ${String(code)} before it was ready`));
+      for (const w of pending.values()) w.reject(new Error(`${name} exited`));
+    });
+    child.send(input as object);
+  });
+}
+
+/** The worker side of `startService`. */
+export function serviceMain<I>(
+  start: (input: I) => Promise<{
+    ready: Record<string, unknown>;
+    commands: Record<string, (argument: unknown) => unknown>;
+    stop: () => Promise<void>;
+  }>,
+): void {
+  process.once('message', (input: unknown) => {
+    start(input as I).then(
+      (service) => {
+        process.on('message', (message: unknown) => {
+          const { id, command, argument } = message as { id: number; command: string; argument: unknown };
+          Promise.resolve()
+            .then(() => {
+              const fn = service.commands[command];
+              if (!fn) throw new Error(`unknown command ${command}`);
+              return fn(argument);
+            })
+            .then(
+              (result) => process.send?.({ id, result }),
+              (error: unknown) => process.send?.({ id, error: String(error) }),
+            );
+        });
+        const stop = (): void => {
+          void service.stop().finally(() => process.exit(0));
+        };
+        process.once('SIGTERM', stop);
+        process.once('disconnect', stop);
+        process.send?.({ ready: service.ready });
+      },
+      (error: unknown) => {
+        process.send?.(
+          { error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+          () => process.exit(1),
+        );
+      },
+    );
+  });
+}
+
+/**
+ * CPU time (µs) of this process's child processes whose command line contains `match` (e.g. Azurite), from
+ * /proc (Linux); undefined where /proc is not available.
+ */
+export function childCpuUs(match: string): number | undefined {
+  try {
+    let total = 0;
+    let found = false;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      let cmdline: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== process.pid || !cmdline.includes(match)) continue;
+      found = true;
+      total += Number(fields[11]) + Number(fields[12]);
+    }
+    return found ? (total / CLOCK_TICKS_PER_SECOND) * 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on Linux for every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;

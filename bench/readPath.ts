@@ -1,0 +1,368 @@
+/**
+ * Benchmark 1 — the cached read against the storage read underneath it.
+ *
+ * Same Azurite, same rows, same run, same concurrency levels (1, 16, 64), interleaved rounds:
+ *   raw       TableClient.getEntity of the job row (the floor: what any status read must cost)
+ *   handler   the getJobStatus function handler, called in process as the Functions host calls it
+ *   HTTP      GET /api/jobs/{id}/status through the local host (dev/host.ts) in its own process
+ * and the 304 path (If-None-Match) against the 200 path.
+ */
+import http from 'node:http';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { startAzurite } from '../dev/azurite';
+import { startUpstreamSimulator } from '../dev/upstreamSimulator';
+import type { FunctionDefinition } from '../functions/registry';
+import type { TableClient } from '@azure/data-tables';
+import { JobsApi } from '../shared/api/jobsApi';
+import { systemClock } from '../shared/clock';
+import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
+import { getAdapter, listKinds } from '../shared/upstream/registry';
+import {
+  figure,
+  median,
+  mergeLoads,
+  percentile,
+  runLoad,
+  seedJobs,
+  startService,
+  type BenchOptions,
+  type Figure,
+  type LoadResult,
+} from './common';
+import { addTrainingJobs, benchPoller, fixedKey } from './fixtures';
+
+const BENCH = '1 cached read';
+const KEY = 'bench-read-key';
+
+type Variant = 'raw' | 'handler' | 'handler304' | 'rawHttp' | 'http' | 'http304';
+const VARIANTS: readonly Variant[] = ['raw', 'handler', 'handler304', 'rawHttp', 'http', 'http304'];
+
+export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
+  const { quick, log } = options;
+  const jobCount = quick ? 200 : 1000;
+  const concurrencies = [1, 16, 64];
+  // Many short rounds, the variants in rotating order, so noise from other work on the machine falls on every
+  // variant alike; the rounds of one variant are then merged. Windows are longer where latency is longer.
+  const plan: Record<number, { rounds: number; windowMs: number }> = quick
+    ? { 1: { rounds: 10, windowMs: 70 }, 16: { rounds: 6, windowMs: 120 }, 64: { rounds: 4, windowMs: 250 } }
+    : {
+        1: { rounds: 30, windowMs: 150 },
+        16: { rounds: 20, windowMs: 300 },
+        64: { rounds: 12, windowMs: 600 },
+      };
+
+  const azurite = await startAzurite();
+  const sim = await startUpstreamSimulator({ keys: [KEY] });
+  const stops: (() => Promise<void>)[] = [() => azurite.stop(), () => sim.stop()];
+  try {
+    // Jobs with real statuses: registered, then polled once against the simulator.
+    const factory = createTableClientFactory({ connectionString: azurite.connectionString });
+    const store = new TableJobStore({ tableClient: factory });
+    await store.initialize();
+    const now = new Date();
+    const jobs = addTrainingJobs(sim, { count: jobCount, now, runningMs: 3_600_000, keySecretName: KEY });
+    await seedJobs(store, jobs);
+    const host = new URL(sim.origin).host;
+    const seeded = await benchPoller(store, fixedKey(KEY), systemClock, {
+      allowedUpstreamOrigins: [sim.origin],
+      rateLimits: new Map([[host, { calls: 1_000_000, periodMs: 1000 }]]),
+    }).runCycle();
+    if (seeded.polled !== jobCount) throw new Error(`seeding poll: ${seeded.polled} of ${jobCount} polled`);
+    log(`  ${jobCount} jobs seeded and polled once`);
+
+    const appSettings: Record<string, string> = {
+      AzureWebJobsStorage: azurite.connectionString,
+      KEY_VAULT_URL: 'https://bench-unused.vault.azure.net',
+      ALLOWED_UPSTREAM_HOSTS: sim.origin,
+      UPSTREAM_RATE_LIMITS: `${host}=10/s`,
+    };
+
+    // The function app in this process (the handler as the Functions host calls it).
+    Object.assign(process.env, appSettings);
+    const table = await loadFunctionTable();
+    const statusFunction = table.find((f) => f.name === 'getJobStatus');
+    if (statusFunction?.trigger !== 'http') throw new Error('getJobStatus is not in the function table');
+    const handler = statusFunction.handler;
+
+    // The local host in its own process.
+    const hostService = await startService(
+      'hostWorker',
+      appSettings,
+      {},
+      process.env.BENCH_HOST_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HOST_PROF}`] : [],
+    );
+    stops.unshift(() => hostService.stop());
+    const port = Number(hostService.ready.port);
+    // The physical limit over HTTP: a bare node:http server doing the raw getEntity, in its own process.
+    const rawService = await startService(
+      'rawHttpWorker',
+      {},
+      { connectionString: azurite.connectionString },
+    );
+    stops.unshift(() => rawService.stop());
+    const rawPort = Number(rawService.ready.port);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    stops.unshift(() => Promise.resolve(agent.destroy()));
+
+    const ids = jobs.map((j) => j.id);
+    const path = (id: string): string => `/api/jobs/${id}/status`;
+    const request = (id: string, headers: Record<string, string> = {}): HttpRequest =>
+      new HttpRequest({ method: 'GET', url: `http://localhost${path(id)}`, headers, params: { id } });
+    const context = (): InvocationContext =>
+      new InvocationContext({ functionName: 'getJobStatus', invocationId: 'bench' });
+    const plain = ids.map((id) => request(id));
+    const etags: string[] = [];
+    const call = async (req: HttpRequest): Promise<HttpResponseInit> => await handler(req, context());
+    for (const [i, id] of ids.entries()) {
+      const r = await call(plain[i]!);
+      const etag = new Headers(r.headers).get('etag');
+      if ((r.status ?? 200) !== 200 || etag === null) throw new Error(`status of ${id}: ${r.status}`);
+      etags.push(etag);
+    }
+    const conditional = ids.map((id, i) => request(id, { 'if-none-match': etags[i]! }));
+    const raw = factory('jobs');
+    const n = ids.length;
+    const expect = (want: number) => (got: number | undefined) => {
+      if ((got ?? 200) !== want) throw new Error(`answered ${String(got)}, expected ${want}`);
+    };
+    const ops: Record<Variant, (i: number) => Promise<unknown>> = {
+      raw: (i) => raw.getEntity(`s${ids[i % n]!.charAt(0)}`, `job|${ids[i % n]!}`),
+      handler: (i) => call(plain[i % n]!).then((r) => expect(200)(r.status)),
+      handler304: (i) => call(conditional[i % n]!).then((r) => expect(304)(r.status)),
+      rawHttp: (i) => httpGet(agent, rawPort, `/raw/${ids[i % n]!}`, {}).then(expect(200)),
+      http: (i) => httpGet(agent, port, path(ids[i % n]!), {}).then(expect(200)),
+      http304: (i) =>
+        httpGet(agent, port, path(ids[i % n]!), { 'if-none-match': etags[i % n]! }).then(expect(304)),
+    };
+    const serverCpu: Partial<Record<Variant, () => Promise<number>>> = {
+      rawHttp: () => rawService.request<number>('cpu'),
+      http: () => hostService.request<number>('cpu'),
+      http304: () => hostService.request<number>('cpu'),
+    };
+
+    // Paired, interleaved rounds: each measured variant runs right next to its baseline, in alternating order, so
+    // noise from other work on a shared machine falls on both alike. Ratios (p50, p99, throughput) are medians of
+    // the per-round ratios; measured and baseline are the medians of the per-round figures.
+    const pairs: readonly (readonly [Variant, Variant])[] = [
+      ['raw', 'handler'],
+      ['rawHttp', 'http'],
+      ['handler304', 'http304'],
+    ];
+    const results = new Map<string, LoadResult[]>();
+    for (const concurrency of concurrencies) {
+      const { rounds, windowMs } = plan[concurrency]!;
+      for (const variant of VARIANTS) {
+        await runLoad(ops[variant], { concurrency, durationMs: windowMs, warmupMs: 0 });
+      }
+      for (let round = 0; round < rounds; round++) {
+        for (const pair of pairs) {
+          for (const variant of round % 2 === 0 ? pair : [pair[1], pair[0]]) {
+            const measure = serverCpu[variant];
+            const r = await runLoad(ops[variant], {
+              concurrency,
+              durationMs: windowMs,
+              warmupMs: Math.round(windowMs / 4),
+              ...(measure ? { measure } : {}),
+            });
+            const key = `${variant}@${concurrency}`;
+            results.set(key, [...(results.get(key) ?? []), r]);
+          }
+        }
+      }
+      log(`  concurrency ${concurrency} done`);
+    }
+    const runs = (variant: Variant, c: number): LoadResult[] => results.get(`${variant}@${c}`)!;
+    const get = (variant: Variant, c: number): LoadResult => mergeLoads(runs(variant, c));
+    const pairedMedian = (
+      variant: Variant,
+      base: Variant,
+      c: number,
+      value: (r: LoadResult) => number,
+    ): { measured: number; baseline: number; ratio: number } => {
+      const m = runs(variant, c);
+      const b = runs(base, c);
+      return {
+        measured: median(m.map(value)),
+        baseline: median(b.map(value)),
+        ratio: median(m.map((r, i) => value(r) / value(b[i]!))),
+      };
+    };
+
+    const figures: Figure[] = [];
+    const compare = (c: number, label: string, variant: Variant, base: Variant, baseLabel: string): void => {
+      const m = get(variant, c);
+      const b = get(base, c);
+      const failed = m.errors + b.errors;
+      const note = failed > 0 ? `${failed} failed requests` : undefined;
+      const p50 = pairedMedian(variant, base, c, (r) => percentile(r.latencies, 50));
+      figures.push(
+        figure({
+          benchmark: BENCH,
+          name: `c=${c} ${label} p50`,
+          measured: p50.measured,
+          unit: 'ms',
+          baseline: { value: p50.baseline, label: baseLabel },
+          ratio: p50.ratio,
+          target: { on: 'ratio', op: '<=', limit: 1.15 },
+          ...(note ? { note } : {}),
+        }),
+      );
+      const p99 = pairedMedian(variant, base, c, (r) => percentile(r.latencies, 99));
+      figures.push(
+        figure({
+          benchmark: BENCH,
+          name: `c=${c} ${label} p99`,
+          measured: p99.measured,
+          unit: 'ms',
+          baseline: { value: p99.baseline, label: baseLabel },
+          ratio: p99.ratio,
+          target: { on: 'ratio', op: '<=', limit: 1.15 },
+          note: `merged over all rounds: p99 ${percentile(m.latencies, 99).toFixed(2)} ms vs ${percentile(b.latencies, 99).toFixed(2)} ms (${m.requests} / ${b.requests} requests)${note ? `; ${note}` : ''}`,
+        }),
+      );
+      const tput = pairedMedian(variant, base, c, (r) => r.throughput);
+      figures.push(
+        figure({
+          benchmark: BENCH,
+          name: `c=${c} ${label} throughput`,
+          measured: tput.measured,
+          unit: 'req/s',
+          baseline: { value: tput.baseline, label: baseLabel },
+          ratio: tput.ratio,
+          target: { on: 'ratio', op: '>=', limit: 0.85 },
+          ...(note ? { note } : {}),
+        }),
+      );
+    };
+    for (const c of concurrencies) {
+      compare(c, 'handler in process', 'handler', 'raw', 'raw getEntity');
+      compare(c, 'HTTP local host', 'http', 'rawHttp', 'raw getEntity, bare HTTP');
+    }
+
+    // The 304 path against the 200 path: the work each does above the storage read (the read is the same point
+    // read for both), measured CPU-bound over a table client that answers from memory; and, for the record, the
+    // whole server CPU per request under load.
+    const own = await ownWork(await raw.getEntity(`s${ids[0]!.charAt(0)}`, `job|${ids[0]!}`), quick);
+    const rawCpu = get('raw', 16);
+    figures.push(
+      figure({
+        benchmark: BENCH,
+        name: '304 path: work above the read',
+        measured: own.notModified,
+        unit: 'µs',
+        baseline: { value: own.ok, label: '200 path (incl. JSON)' },
+        target: { on: 'ratio', op: '<=', limit: 1 },
+      }),
+      figure({
+        benchmark: BENCH,
+        name: '200 path: work above the read (info)',
+        measured: own.ok,
+        unit: 'µs',
+        baseline: { value: rawCpu.cpuUs / rawCpu.requests, label: 'raw getEntity CPU, c=16' },
+      }),
+    );
+    for (const c of concurrencies) {
+      const ok = get('http', c);
+      const notModified = get('http304', c);
+      const bare = get('rawHttp', c);
+      const raw1 = get('raw', c);
+      figures.push(
+        figure({
+          benchmark: BENCH,
+          name: `c=${c} HTTP 304 server CPU/req (info)`,
+          measured: notModified.extra / notModified.requests,
+          unit: 'µs',
+          baseline: { value: ok.extra / ok.requests, label: 'HTTP 200' },
+        }),
+        figure({
+          benchmark: BENCH,
+          name: `c=${c} HTTP 200 server CPU/req (info)`,
+          measured: ok.extra / ok.requests,
+          unit: 'µs',
+          baseline: { value: bare.extra / bare.requests, label: 'bare HTTP server' },
+        }),
+        figure({
+          benchmark: BENCH,
+          name: `c=${c} HTTP local host p50 (info)`,
+          measured: percentile(ok.latencies, 50),
+          unit: 'ms',
+          baseline: { value: percentile(raw1.latencies, 50), label: 'raw getEntity in process' },
+          note: `the HTTP hop itself (bare server vs in-process raw) costs ${(percentile(bare.latencies, 50) - percentile(raw1.latencies, 50)).toFixed(2)} ms at p50 at c=${c}`,
+        }),
+      );
+    }
+    return figures;
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+  }
+}
+
+/**
+ * CPU per status read spent above the storage read, for the 200 path (including the JSON serialization the host
+ * does) and the 304 path: the real store and API over a table client that answers from memory with `entity`.
+ */
+async function ownWork(entity: unknown, quick: boolean): Promise<{ ok: number; notModified: number }> {
+  const answer = entity as Record<string, unknown>;
+  const fakeClient = { getEntity: () => Promise.resolve({ ...answer }) };
+  const store = new TableJobStore({ tableClient: () => fakeClient as unknown as TableClient });
+  const api = new JobsApi({
+    store,
+    poller: { pollNow: () => Promise.reject(new Error('unused')), withLogger: () => ({}) as never },
+    clock: systemClock,
+    getAdapter,
+    listKinds,
+    allowedUpstreamOrigins: [],
+  });
+  const id = String(answer['id']);
+  const first = await api.getStatus(id, null);
+  const etag = (first.headers as Record<string, string>)['etag']!;
+  const iterations = quick ? 5_000 : 20_000;
+  const measure = async (ifNoneMatch: string | null): Promise<number> => {
+    const before = process.cpuUsage();
+    for (let i = 0; i < iterations; i++) {
+      const r = await api.getStatus(id, ifNoneMatch);
+      if (r.jsonBody !== undefined) JSON.stringify(r.jsonBody);
+    }
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / iterations;
+  };
+  const ok: number[] = [];
+  const notModified: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    ok.push(await measure(null));
+    notModified.push(await measure(etag));
+  }
+  return { ok: median(ok), notModified: median(notModified) };
+}
+
+/** Loads the function app (quietly: outside the Functions host @azure/functions warns once per function). */
+async function loadFunctionTable(): Promise<readonly FunctionDefinition[]> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('"@azure/functions" package')) return;
+    warn(...args);
+  };
+  try {
+    return (await import('../functions/index.js')).functionTable;
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** A lean keep-alive GET; resolves with the status once the body is read. */
+function httpGet(
+  agent: http.Agent,
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
