@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeMarginMs, type CycleReport } from '../../shared/poller/poller';
+import { spacingMs } from '../../shared/poller/budget';
 import {
   MINUTE,
   recordFigures,
@@ -102,7 +103,7 @@ describe('a catch-up after 30 minutes down', () => {
     // Prepare: the slots one cycle has per resource (its last call ends, and is stored, by the deadline).
     const { cycleDeadlineMs, upstreamTimeoutMs } = h.settings;
     const window = cycleDeadlineMs - upstreamTimeoutMs - writeMarginMs(cycleDeadlineMs);
-    const slotsPerCycle = BUDGETS.map((b) => Math.floor(window / (b.periodMs / b.calls)) + 1);
+    const slotsPerCycle = BUDGETS.map((b) => Math.floor(window / spacingMs(b)) + 1);
     const jobs = (await h.rawStore.list({ top: 100 })).items;
 
     // Act
