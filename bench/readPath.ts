@@ -11,7 +11,7 @@ import http from 'node:http';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { startAzurite } from '../dev/azurite';
 import { startUpstreamSimulator } from '../dev/upstreamSimulator';
-import type { FunctionDefinition } from '../functions/registry';
+import { loadFunctionTable } from '../dev/stack';
 import type { TableClient } from '@azure/data-tables';
 import { JobsApi } from '../shared/api/jobsApi';
 import { systemClock } from '../shared/clock';
@@ -333,20 +333,6 @@ async function ownWork(entity: unknown, quick: boolean): Promise<{ ok: number; n
     notModified.push(await measure(etag));
   }
   return { ok: median(ok), notModified: median(notModified) };
-}
-
-/** Loads the function app (quietly: outside the Functions host @azure/functions warns once per function). */
-async function loadFunctionTable(): Promise<readonly FunctionDefinition[]> {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('"@azure/functions" package')) return;
-    warn(...args);
-  };
-  try {
-    return (await import('../functions/index.js')).functionTable;
-  } finally {
-    console.warn = warn;
-  }
 }
 
 /** A lean keep-alive GET; resolves with the status once the body is read. */

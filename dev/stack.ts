@@ -15,7 +15,7 @@ import {
  * Loads the function app. Outside the Functions host, @azure/functions warns once per registration that it is in
  * test mode; the local host serves the same table itself, so those lines are noise here.
  */
-async function loadFunctionTable(): Promise<readonly FunctionDefinition[]> {
+export async function loadFunctionTable(): Promise<readonly FunctionDefinition[]> {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
     if (typeof args[0] === 'string' && args[0].includes('"@azure/functions" package')) return;

@@ -4,17 +4,8 @@
  * compiled entry is loaded with plain node and a stand-in for `@azure/functions-core` that records each
  * registration (as test/e2e/registrations.test.ts does).
  */
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-interface Binding {
-  type: string;
-  direction: string;
-  route?: string;
-  methods?: string[];
-  authLevel?: string;
-}
+import { captureRegistrations, triggerOf, VALID_SETTINGS } from '../support/registrations';
 
 interface HttpRoute {
   name: string;
@@ -24,40 +15,11 @@ interface HttpRoute {
 }
 
 function capturedHttpRoutes(): HttpRoute[] {
-  const root = path.resolve(__dirname, '../..');
-  const script = `
-    const Module = require('node:module');
-    const registrations = [];
-    const core = {
-      registerFunction: (metadata) => { registrations.push(metadata); return { dispose() {} }; },
-      setProgrammingModel: () => {},
-      getProgrammingModel: () => undefined,
-      registerHook: () => ({ dispose() {} }),
-    };
-    const load = Module._load;
-    Module._load = function (request, ...rest) {
-      return request === '@azure/functions-core' ? core : load.call(this, request, ...rest);
-    };
-    require(require('node:path').resolve(require('./package.json').main));
-    process.stdout.write(JSON.stringify(registrations));
-  `;
-  const result = spawnSync(process.execPath, ['-e', script], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      KEY_VAULT_URL: 'https://contoso-vault.vault.azure.net',
-    },
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) throw new Error(`the entry did not load: ${result.stderr}`);
-  const registrations = JSON.parse(result.stdout) as Array<{
-    name: string;
-    bindings: Record<string, Binding>;
-  }>;
+  const { registrations, status, stderr } = captureRegistrations(VALID_SETTINGS);
+  if (status !== 0) throw new Error(`the entry did not load: ${stderr}`);
   return registrations.flatMap((r) => {
-    const trigger = Object.values(r.bindings).find((b) => b.direction === 'in' && b.type === 'httpTrigger');
-    return trigger
+    const trigger = triggerOf(r);
+    return trigger.type === 'httpTrigger'
       ? [
           {
             name: r.name,
