@@ -7,13 +7,7 @@ import { JOB_STATUSES, type JobStatus } from '../model';
 import type { Poller } from '../poller/poller';
 import type { JobStore } from '../store/types';
 import { type ApiError, invalidArgument, notFound } from './errors';
-import {
-  isJobId,
-  jobIdOf,
-  MAX_BODY_BYTES,
-  parseRegistration,
-  type RegistrationContext,
-} from './registration';
+import { isJobId, newJob, MAX_BODY_BYTES, parseRegistration, type RegistrationContext } from './registration';
 
 const DEFAULT_TOP = 50;
 const MAX_TOP = 100;
@@ -43,22 +37,7 @@ export class JobsApi {
   async register(bodyText: string, contentType: string | null, baseUrl: string): Promise<HttpResponseInit> {
     const registration = parseRegistration(bodyText, contentType, this.deps);
     const adapter = this.deps.getAdapter(registration.kind)!;
-    const now = this.deps.clock.now().toISOString();
-    const job: Job = {
-      ...registration,
-      id: jobIdOf(registration.kind, registration.endpoint, registration.identity, adapter),
-      createdAt: now,
-      state: {
-        status: 'pending',
-        upstreamStatus: null,
-        upstream: null,
-        checkedAt: null,
-        changedAt: now,
-        nextCheckAt: now,
-        lastError: null,
-        consecutiveFailures: 0,
-      },
-    };
+    const job = newJob(registration, adapter, this.deps.clock.now());
     const { job: stored, created } = await this.deps.store.register(job);
     return {
       status: created ? 201 : 200,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Identity, JobRegistration } from '../model';
+import type { Identity, Job, JobRegistration } from '../model';
 import { DEFAULT_POLL_INTERVAL_SECONDS, MIN_POLL_INTERVAL_SECONDS } from '../poller/policy';
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { FieldProblem, JobAdapter } from '../upstream/types';
@@ -168,6 +168,26 @@ export function parseRegistration(
     pollIntervalSeconds,
     identity,
     ...(displayName !== undefined ? { displayName } : {}),
+  };
+}
+
+/** A newly registered job: status `pending`, due at once. */
+export function newJob(registration: JobRegistration, adapter: JobAdapter, now: Date): Job {
+  const at = now.toISOString();
+  return {
+    ...registration,
+    id: jobIdOf(registration.kind, registration.endpoint, registration.identity, adapter),
+    createdAt: at,
+    state: {
+      status: 'pending',
+      upstreamStatus: null,
+      upstream: null,
+      checkedAt: null,
+      changedAt: at,
+      nextCheckAt: at,
+      lastError: null,
+      consecutiveFailures: 0,
+    },
   };
 }
 

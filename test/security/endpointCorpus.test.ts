@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { jobIdOf, parseRegistration } from '../../shared/api/registration';
+import { newJob, parseRegistration } from '../../shared/api/registration';
 import { systemClock } from '../../shared/clock';
 import { silentLogger } from '../../shared/logger';
 import type { Job } from '../../shared/model';
@@ -208,28 +208,15 @@ describe('the allow-list check before every upstream call', () => {
 
   /** A job stored as it was registered before the rules changed (registration is not consulted). */
   function storedJob(endpoint: string, n: number): Job {
-    const now = new Date().toISOString();
-    const identity = { personGroupId: `g-${n}` };
-    return {
-      id: jobIdOf('face.personGroup', endpoint, identity, getAdapter('face.personGroup')!),
+    const registration = {
       kind: 'face.personGroup',
       endpoint,
       keySecretName: 'face-key',
       apiVersion: 'v1.0',
       pollIntervalSeconds: 60,
-      identity,
-      createdAt: now,
-      state: {
-        status: 'pending',
-        upstreamStatus: null,
-        upstream: null,
-        checkedAt: null,
-        changedAt: now,
-        nextCheckAt: now,
-        lastError: null,
-        consecutiveFailures: 0,
-      },
+      identity: { personGroupId: `g-${n}` },
     };
+    return newJob(registration, getAdapter('face.personGroup')!, new Date());
   }
 
   function pollerWith(allowed: readonly string[]) {
