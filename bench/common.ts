@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { jobIdOf } from '../shared/api/registration';
+import { newJob as buildNewJob } from '../shared/api/registration';
 import type { Job } from '../shared/model';
 import type { TableJobStore } from '../shared/store/tableJobStore';
 import { getAdapter } from '../shared/upstream/registry';
@@ -182,27 +182,11 @@ export function newJob(
 ): Job {
   const adapter = getAdapter(fields.kind)!;
   const { kind, ...identity } = fields;
-  const at = now.toISOString();
-  return {
-    id: jobIdOf(kind, endpoint, identity, adapter),
-    kind,
-    endpoint,
-    keySecretName,
-    apiVersion: adapter.defaultApiVersion,
-    pollIntervalSeconds,
-    identity,
-    createdAt: at,
-    state: {
-      status: 'pending',
-      upstreamStatus: null,
-      upstream: null,
-      checkedAt: null,
-      changedAt: at,
-      nextCheckAt: at,
-      lastError: null,
-      consecutiveFailures: 0,
-    },
-  };
+  return buildNewJob(
+    { kind, endpoint, keySecretName, apiVersion: adapter.defaultApiVersion, pollIntervalSeconds, identity },
+    adapter,
+    now,
+  );
 }
 
 /** Registers jobs through the store (one $batch each), `concurrency` at a time. Seeding is not measured. */
