@@ -5,6 +5,7 @@ import {
   type HttpRequest,
   type HttpResponseInit,
   type InvocationContext,
+  type StorageQueueHandler,
   type Timer,
   type TimerHandler,
 } from '@azure/functions';
@@ -21,7 +22,16 @@ export type FunctionDefinition =
       authLevel: 'anonymous' | 'function' | 'admin';
       handler: HttpHandler;
     }
-  | { name: string; trigger: 'timer'; schedule: string; handler: TimerHandler };
+  | { name: string; trigger: 'timer'; schedule: string; handler: TimerHandler }
+  | {
+      name: string;
+      trigger: 'storageQueue';
+      /** Queue name, or `%SETTING%`. */
+      queueName: string;
+      /** Prefix of the connection settings (`POLL_QUEUE` → `POLL_QUEUE` or `POLL_QUEUE__queueServiceUri`). */
+      connection: string;
+      handler: StorageQueueHandler;
+    };
 
 /** Registers an HTTP function with the host and returns its table row. */
 export function httpFunction(
@@ -58,6 +68,34 @@ export function timerFunction(
 ): FunctionDefinition {
   app.timer(name, { schedule: options.schedule, handler: options.handler });
   return { name, trigger: 'timer', schedule: options.schedule, handler: options.handler };
+}
+
+/**
+ * Registers a Storage-queue-triggered function with the host and returns its table row. The host decodes the
+ * message (base64 by default, `host.json` `extensions.queues.messageEncoding`) and, for JSON text, passes the
+ * parsed object; `context.triggerMetadata` carries `dequeueCount`, `id`, `insertionTime`. A handler that throws
+ * leaves the message to be retried; after `maxDequeueCount` (5) it goes to `<queue>-poison`.
+ */
+export function queueFunction(
+  name: string,
+  options: {
+    queueName: string;
+    connection: string;
+    handler: (message: unknown, context: InvocationContext) => Promise<void>;
+  },
+): FunctionDefinition {
+  app.storageQueue(name, {
+    queueName: options.queueName,
+    connection: options.connection,
+    handler: options.handler,
+  });
+  return {
+    name,
+    trigger: 'storageQueue',
+    queueName: options.queueName,
+    connection: options.connection,
+    handler: options.handler,
+  };
 }
 
 /**
