@@ -295,7 +295,7 @@ function sum(values: Iterable<number>): number {
 export async function benchPollCycle(options: BenchOptions): Promise<Figure[]> {
   const { quick, log } = options;
   const BENCH = '2 poll cycle';
-  // Full: 10,000 jobs over 50 resources at the Language authoring default budget (100 calls/min each, SPEC §1):
+  // Full: 10,000 jobs over 50 resources at the Language authoring default budget (100 calls/min each, docs/spec.md §1):
   // a 120 s bound, at a rate (83 jobs/s) this shared 2-core machine sustains. Quick: 200 jobs over 10 at 5/s.
   const jobs = quick ? 200 : 10_000;
   const budget = quick ? ({ calls: 5, per: 's' } as const) : ({ calls: 100, per: 'min' } as const);

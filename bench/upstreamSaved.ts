@@ -24,7 +24,7 @@ const KEY = 'bench-saved-key';
 const READ_EVERY_MS = 5_000;
 const CYCLE_EVERY_MS = 10_000;
 const WINDOW_MS = 10 * 60_000;
-/** Per-resource budget of the cache's poller: the Language authoring default (SPEC §1). */
+/** Per-resource budget of the cache's poller: the Language authoring default (docs/spec.md §1). */
 const BUDGET = { calls: 100, periodMs: 60_000 };
 
 export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[]> {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A real local HTTP server that speaks the Face person-group and Language text-authoring training-status APIs
- * (SPEC §2, seeds 000 and 003), for the local run (`npm start`) and the test suites. Its clock is injectable:
+ * (docs/spec.md §2, seeds 000 and 003), for the local run (`npm start`) and the test suites. Its clock is injectable:
  * every training state, every recorded call time and the rate-limit window follow `options.now`.
  * Latency and fault hangs use real time.
  */

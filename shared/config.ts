@@ -4,7 +4,7 @@ import { parseSchedule } from './schedule';
 import type { RateBudget } from './upstream/types';
 
 /**
- * Settings (SPEC §9) parsed once, at start, into a typed object. Nothing else reads `process.env`.
+ * Settings (docs/spec.md §9) parsed once, at start, into a typed object. Nothing else reads `process.env`.
  * Every problem is listed at once.
  */
 export interface Config {
@@ -15,7 +15,7 @@ export interface Config {
   /** The managed identity endpoint is present (Azure, or the local identity stand-in). */
   managedIdentity: { available: boolean; clientId?: string };
   pollSchedule: string;
-  /** Extra exact origins allowed as upstream endpoints (SPEC §8). */
+  /** Extra exact origins allowed as upstream endpoints (docs/spec.md §8). */
   allowedUpstreamOrigins: string[];
   /** Per-resource budgets (`host` or `host:port`, lowercase). */
   rateLimits: Map<string, RateBudget>;

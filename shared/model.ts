@@ -16,7 +16,7 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** Codes stored in `lastError.code` (SPEC §4). */
+/** Codes stored in `lastError.code` (docs/spec.md §4). */
 export const POLL_ERROR_CODES = [
   'Unauthorized',
   'QuotaExceeded',
@@ -56,7 +56,7 @@ export interface JobRegistration {
   identity: Identity;
 }
 
-/** The cached status of a job (SPEC §7 status object, less id and kind). */
+/** The cached status of a job (docs/spec.md §7 status object, less id and kind). */
 export interface JobState {
   status: JobStatus;
   upstreamStatus: string | null;
@@ -102,7 +102,7 @@ export interface StatusReading {
   unknownUpstreamStatus?: boolean;
 }
 
-/** An upstream answer that is not a status (SPEC §4), classified by an adapter. */
+/** An upstream answer that is not a status (docs/spec.md §4), classified by an adapter. */
 export interface UpstreamFailure {
   code: PollErrorCode;
   message: string;

@@ -1,5 +1,5 @@
 /**
- * Key Vault access (SPEC §6): the real `SecretClient` with a managed identity, and `KeyClient`, the in-memory
+ * Key Vault access (docs/spec.md §6): the real `SecretClient` with a managed identity, and `KeyClient`, the in-memory
  * subscription-key cache in front of it. Secret values never appear in messages, errors or logs.
  */
 import tls from 'node:tls';
@@ -155,7 +155,7 @@ export interface SecretReader {
 }
 
 export interface KeyClientOptions {
-  /** How long a key is served from memory (SPEC default 5 min). */
+  /** How long a key is served from memory (docs/spec.md §6: default 5 min). */
   ttlMs: number;
   clock: Clock;
   /** How long a failed read is remembered (default 30 s; a Retry-After from the vault wins). */

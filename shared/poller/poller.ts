@@ -172,7 +172,7 @@ class CycleDeadlineError extends Error {
 }
 
 /**
- * The poll cycle: listDue → budget per resource → key → adapter → store.applyState (SPEC §5).
+ * The poll cycle: listDue → budget per resource → key → adapter → store.applyState (docs/spec.md §5).
  * The only place where store, secrets and upstream meet.
  */
 export class Poller {
@@ -284,7 +284,7 @@ export class Poller {
     return report;
   }
 
-  /** Polls one job now, through the same budget (SPEC §7 refresh). */
+  /** Polls one job now, through the same budget (docs/spec.md §7 refresh). */
   async pollNow(id: string, options: { abortSignal?: AbortSignal } = {}): Promise<Job> {
     const { store, clock, settings } = this.deps;
     const handle = await store.getForPoll(id, options);

@@ -1,5 +1,5 @@
 /**
- * Which upstream origins may receive a subscription key (SPEC §8).
+ * Which upstream origins may receive a subscription key (docs/spec.md §8).
  *
  * The raw string is checked by hand before anything else: WHATWG `URL` silently rewrites hosts (decimal and hex
  * IPv4, `%2e`, a trailing dot, IDN to punycode, `\` to `/`), and every such trick must be refused with a clear

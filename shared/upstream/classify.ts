@@ -1,5 +1,5 @@
 /**
- * Helpers shared by adapters: wait hints (headers and Face body text), the upstream error bodies, and the SPEC §4
+ * Helpers shared by adapters: wait hints (headers and Face body text), the upstream error bodies, and the docs/spec.md §4
  * table for non-200 answers. Every body is untrusted: wrong types, HTML pages, truncated or invalid JSON must give
  * a classification, never an exception.
  */
@@ -229,7 +229,7 @@ function describe(status: number, error: ParsedErrorBody, fallback: string): str
 }
 
 /**
- * The SPEC §4 table for every answer that is not a 200 status: 401 Unauthorized; 403 quota (text or
+ * The docs/spec.md §4 table for every answer that is not a 200 status: 401 Unauthorized; 403 quota (text or
  * `QuotaExceeded`) QuotaExceeded, other 403 Forbidden; 404 NotFound; 409 Conflict; 429 RateLimited; 5xx
  * UpstreamUnavailable; 3xx (never followed) and anything else InvalidResponse.
  */

@@ -1,5 +1,5 @@
 /**
- * `face.personGroup`: Face PersonGroup – Get Training Status (SPEC §2, seed 000). A person group is a resource,
+ * `face.personGroup`: Face PersonGroup – Get Training Status (docs/spec.md §2, seed 000). A person group is a resource,
  * not a run: it can be retrained at any time, so no status is terminal (§3).
  */
 import type { Identity, JobStatus, PollOutcome, StatusReading } from '../model';

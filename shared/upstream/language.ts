@@ -1,5 +1,5 @@
 /**
- * `language.textAuthoring`: Language Text Analysis Authoring – Get Training Status (SPEC §2, seed 003). A
+ * `language.textAuthoring`: Language Text Analysis Authoring – Get Training Status (docs/spec.md §2, seed 003). A
  * training job is a run: `succeeded`, `partiallyCompleted`, `failed` and `cancelled` are terminal (§3).
  */
 import type { Identity, JobStatus, PollOutcome, StatusReading } from '../model';

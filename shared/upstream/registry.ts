@@ -1,4 +1,4 @@
-/** Every job kind (SPEC §2). Adding a kind = one adapter file + one line here. */
+/** Every job kind (docs/spec.md §2). Adding a kind = one adapter file + one line here. */
 import { facePersonGroupAdapter } from './face';
 import { languageTextAuthoringAdapter } from './language';
 import type { JobAdapter } from './types';

@@ -20,7 +20,7 @@ export interface UpstreamResponse {
 }
 
 /**
- * One adapter per job kind (SPEC §2): builds the request, parses the body into the normalized status (§3),
+ * One adapter per job kind (docs/spec.md §2): builds the request, parses the body into the normalized status (§3),
  * classifies errors (§4). Pure: no I/O, no clock (the poll time is passed in).
  */
 export interface JobAdapter {

@@ -1,5 +1,5 @@
 /**
- * Auth posture (SPEC §7): every /api/jobs* route needs a function key (authLevel 'function'); only health is
+ * Auth posture (docs/spec.md §7): every /api/jobs* route needs a function key (authLevel 'function'); only health is
  * anonymous, and it shows no job data (see canary.test.ts). Checked on what the Functions host receives: the
  * compiled entry is loaded with plain node and a stand-in for `@azure/functions-core` that records each
  * registration (as test/e2e/registrations.test.ts does).

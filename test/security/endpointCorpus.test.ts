@@ -1,5 +1,5 @@
 /**
- * SPEC §8 / OWASP API7 (SSRF): only Azure AI services origins (and the exact loopback origins listed in
+ * docs/spec.md §8 / OWASP API7 (SSRF): only Azure AI services origins (and the exact loopback origins listed in
  * ALLOWED_UPSTREAM_HOSTS) may receive a subscription key. Every hostile endpoint of the corpus is refused at
  * registration with 400 and nothing stored, and the same check runs again before every upstream call.
  */

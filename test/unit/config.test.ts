@@ -18,7 +18,7 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 }
 
 describe('loadConfig', () => {
-  it('fills every default from SPEC §9 when only the required settings are given', () => {
+  it('fills every default from docs/spec.md §9 when only the required settings are given', () => {
     // Act
     const config = loadConfig(minimal);
 
