@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newJob as buildNewJob } from '../shared/api/registration';
 import type { Job } from '../shared/model';
-import type { TableJobStore } from '../shared/store/tableJobStore';
+import type { JobStore } from '../shared/store/types';
 import { getAdapter } from '../shared/upstream/registry';
 
 export interface BenchOptions {
@@ -191,7 +191,7 @@ export function newJob(
 
 /** Registers jobs through the store (one $batch each), `concurrency` at a time. Seeding is not measured. */
 export async function seedJobs(
-  store: TableJobStore,
+  store: Pick<JobStore, 'register'>,
   jobs: readonly Job[],
   concurrency = 48,
   onProgress?: (done: number) => void,

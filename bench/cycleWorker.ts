@@ -37,9 +37,8 @@ export interface CycleRun {
 
 serviceMain(async (input: CycleWorkerInput) => {
   const tables = input.memoryTables ? memoryTables() : undefined;
-  const services = tables
-    ? await buildServices(getConfig(), { tableClient: tables.factory })
-    : await getServices();
+  const services = tables ? buildServices(getConfig(), { tableClient: tables.factory }) : await getServices();
+  if (tables) await services.store.initialize();
   const gc = (): void => {
     const collect = (globalThis as { gc?: () => void }).gc;
     if (!collect) throw new Error('run the worker with --expose-gc');

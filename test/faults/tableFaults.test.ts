@@ -7,9 +7,7 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTrafficProxy, type ProxyAction, type TrafficProxy } from '../../dev/trafficProxy';
-import { JobsApi } from '../../shared/api/jobsApi';
 import type { CycleReport } from '../../shared/poller/poller';
-import { getAdapter, listKinds } from '../../shared/upstream/registry';
 import {
   faceTruth,
   MINUTE,
@@ -188,14 +186,7 @@ describe('Table Storage that fails a share of requests', () => {
     const report = await h.cycleAt(T0 + 4 * MINUTE);
     proxy.setFaults(undefined);
     const summary = await h.rawStore.getCycleSummary();
-    const health = await new JobsApi({
-      store: h.rawStore,
-      poller: h.newPoller(),
-      clock: h.clock,
-      getAdapter,
-      listKinds,
-      allowedUpstreamOrigins: h.settings.allowedUpstreamOrigins,
-    }).health();
+    const health = await h.newServices({ store: h.rawStore }).api.health();
     const after = await dueRowKeys();
     const errorLogs = h.logs.slice(logsBefore).filter((l) => l.level === 'error');
 

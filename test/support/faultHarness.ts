@@ -15,7 +15,9 @@ import { jobIdOf } from '../../shared/api/registration';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logger';
 import type { Identity, Job, JobStatus } from '../../shared/model';
-import { Poller, type CycleReport, type PollerDeps } from '../../shared/poller/poller';
+import { buildServices, type ServiceOverrides, type Services } from '../../functions/buildServices';
+import { loadConfig, type Config } from '../../shared/config';
+import type { Poller, CycleReport, PollerDeps } from '../../shared/poller/poller';
 import { createSecretClient, KeyClient } from '../../shared/secrets';
 import { createTableClientFactory, TableJobStore } from '../../shared/store/tableJobStore';
 import type { JobStore } from '../../shared/store/types';
@@ -87,7 +89,7 @@ export interface HarnessOptions {
   secretTtlMs?: number;
   /** Real clock instead of the virtual one (scenarios about real hangs). */
   realTime?: boolean;
-  settings?: Partial<PollerDeps['settings']>;
+  settings?: Partial<Config>;
   /** A table endpoint override (`http://127.0.0.1:PORT/devstoreaccount1`: a fault proxy in front of Azurite). */
   tableEndpoint?: string;
   /** Extra pipeline policies of the Table client (per retry). */
@@ -122,8 +124,11 @@ export interface Harness {
   /** The upstream call the poller makes (recorded, tracked on the virtual clock); wrap it to inject behaviour. */
   fetchUpstream: PollerDeps['fetchUpstream'];
   budget: RateBudget;
-  settings: PollerDeps['settings'];
-  newPoller(overrides?: Partial<PollerDeps>): Poller;
+  settings: Config;
+  /** Services of their own (another host), built through the composition root with the harness's parts. */
+  newServices(overrides?: ServiceOverrides): Services;
+  /** `newServices(overrides).poller`. */
+  newPoller(overrides?: ServiceOverrides): Poller;
   register(specs: readonly JobSpec[]): Promise<Job[]>;
   resourceOf(sim: number): string;
   /** Runs one cycle at virtual time `at` (ms). */
@@ -231,7 +236,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const keys = realTime ? keyClient : trackAll(keyClient, clock);
   const budget = options.budget ?? { calls: 120, periodMs: MINUTE };
   const resourceOf = (i: number): string => new URL(sims[i]!.origin).host;
-  const settings: PollerDeps['settings'] = {
+  const settings: Config = {
+    ...loadConfig({
+      AzureWebJobsStorage: connectionString,
+      KEY_VAULT_URL: vault.url,
+      IDENTITY_ENDPOINT: idp.endpoint,
+    }),
     allowedUpstreamOrigins: sims.map((s) => s.origin),
     rateLimits: new Map(sims.map((_, i) => [resourceOf(i), budget])),
     upstreamTimeoutMs: 10_000,
@@ -257,18 +267,17 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     return realTime ? call : clock.track(call);
   };
   const random = seededRandom(0x5eed);
-  const newPoller = (overrides: Partial<PollerDeps> = {}): Poller =>
-    new Poller({
+  const newServices = (overrides: ServiceOverrides = {}): Services =>
+    buildServices(settings, {
       store,
       keys,
-      getAdapter,
       fetchUpstream: fetcher,
       clock: pollerClock,
       random,
       logger,
-      settings,
       ...overrides,
     });
+  const newPoller = (overrides: ServiceOverrides = {}): Poller => newServices(overrides).poller;
 
   const harness: Harness = {
     clock,
@@ -295,6 +304,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     fetchUpstream: fetcher,
     budget,
     settings,
+    newServices,
     newPoller,
     resourceOf,
     register: async (specs) => {
