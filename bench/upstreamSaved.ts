@@ -2,8 +2,8 @@
  * Benchmark 3 — upstream calls saved. A apps read the status of their job every 5 s for 10 simulated minutes
  * through the cache (the real status handler over Azurite, the real poller on a schedule of every 10 s), against
  * the same apps polling the upstream simulators directly at the same instants. Time is simulated
- * (bench/virtualClock.ts): the poller's budget slots and the simulators' training progress follow it, and every
- * read and every call is a real request. Jobs keep running for the whole window (the worst case for the cache:
+ * (dev/virtualClock.ts, advanced by this driver): the poller's budget slots and the simulators' training progress
+ * follow it, and every read and every call is a real request. Jobs keep running for the whole window (the worst case for the cache:
  * a job that ends stops being polled).
  */
 import http from 'node:http';
@@ -16,7 +16,7 @@ import { fetchUpstream } from '../shared/upstream/http';
 import { getAdapter } from '../shared/upstream/registry';
 import { figure, seedJobs, type BenchOptions, type Figure } from './common';
 import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
-import { trackAll, VirtualClock } from './virtualClock';
+import { trackAll, VirtualClock } from '../dev/virtualClock';
 
 const BENCH = '3 upstream calls saved';
 const KEY = 'bench-saved-key';
@@ -32,7 +32,7 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
   const jobCount = quick ? 3 : 100;
   const resources = quick ? 1 : 10;
   const start = Math.floor(Date.now() / 60_000) * 60_000;
-  const clock = new VirtualClock(start);
+  const clock = new VirtualClock(start, { advance: 'manual' });
   const azurite = await startAzurite();
   const stops: (() => Promise<void>)[] = [() => azurite.stop()];
   try {

@@ -20,7 +20,7 @@ import {
   type JobSpec,
   type TablePolicy,
 } from '../support/faultHarness';
-import { seededRandom } from '../support/virtualClock';
+import { seededRandom } from '../../dev/virtualClock';
 
 const connectionString = inject('azuriteConnectionString');
 

@@ -12,7 +12,7 @@ import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity
 import { startKeyVault, type KeyVaultStandIn } from '../../dev/keyVaultStandIn';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../../dev/upstreamSimulator';
 import { jobIdOf } from '../../shared/api/registration';
-import type { Clock } from '../../shared/clock';
+import { systemClock, type Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logger';
 import type { Identity, Job, JobStatus } from '../../shared/model';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/buildServices';
@@ -24,7 +24,7 @@ import type { JobStore } from '../../shared/store/types';
 import { fetchUpstream } from '../../shared/upstream/http';
 import { getAdapter } from '../../shared/upstream/registry';
 import type { RateBudget } from '../../shared/upstream/types';
-import { seededRandom, trackAll, VirtualClock } from './virtualClock';
+import { seededRandom, trackAll, VirtualClock } from '../../dev/virtualClock';
 
 export const UPSTREAM_KEY = 'fault-suite-key-6b1d0e3f';
 export const SECRET = 'fault-suite-key';
@@ -172,25 +172,7 @@ function letters(n: number): string {
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = new VirtualClock(T0);
   const realTime = options.realTime === true;
-  const pollerClock: Clock = realTime
-    ? {
-        now: () => new Date(),
-        sleep: (ms, signal) =>
-          new Promise<void>((resolve, reject) => {
-            if (signal?.aborted) return reject(signal.reason as Error);
-            if (ms <= 0) return resolve();
-            const timer = setTimeout(resolve, ms);
-            signal?.addEventListener(
-              'abort',
-              () => {
-                clearTimeout(timer);
-                reject(signal.reason as Error);
-              },
-              { once: true },
-            );
-          }),
-      }
-    : clock;
+  const pollerClock: Clock = realTime ? systemClock : clock;
   const simNow = realTime ? (): Date => new Date() : (): Date => clock.now();
   const idp = await identityEndpoint();
   const sims: UpstreamSimulator[] = [];
