@@ -3,6 +3,12 @@
  * No I/O here, and no imports from other modules.
  */
 
+/** A job id: 32 lowercase hex characters (a hash of the job's identity, SPEC §6). */
+export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** A Key Vault secret name: 1-127 of `a-z A-Z 0-9 -`. */
+export const SECRET_NAME_PATTERN = /^[0-9A-Za-z-]{1,127}$/;
+
 export const JOB_STATUSES = [
   'pending',
   'notStarted',

@@ -242,7 +242,11 @@ function canonicalIpv6(host: string): boolean {
 }
 
 function isLoopback(raw: RawOrigin): boolean {
-  if (raw.hostKind === 'dns') return raw.host === 'localhost';
-  if (raw.hostKind === 'ipv4') return raw.host.startsWith('127.');
-  return raw.host === '[::1]';
+  return isLoopbackHost(raw.host);
+}
+
+/** Whether a URL host is loopback: `localhost`, `127.0.0.0/8` or `[::1]` (the one check, for every setting). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -2,7 +2,13 @@
  * `language.textAuthoring`: Language Text Analysis Authoring – Get Training Status (docs/spec.md §2, seed 003). A
  * training job is a run: `succeeded`, `partiallyCompleted`, `failed` and `cancelled` are terminal (§3).
  */
-import type { Identity, JobStatus, PollOutcome, StatusReading } from '../model';
+import {
+  TERMINAL_STATUSES,
+  type Identity,
+  type JobStatus,
+  type PollOutcome,
+  type StatusReading,
+} from '../model';
 import {
   classifyHttpError,
   cleanMessage,
@@ -52,8 +58,6 @@ const LANGUAGE_STATUSES: Readonly<Record<string, JobStatus>> = {
   partiallycompleted: 'partiallyCompleted',
 };
 
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'partiallyCompleted', 'failed', 'cancelled']);
-
 function identityProblem(name: string, value: unknown, max: number): string | undefined {
   if (value === undefined || value === null || value === '') return `${name} is required.`;
   if (typeof value !== 'string') return `${name} must be a string.`;
@@ -93,7 +97,7 @@ export function buildLanguageUrl(endpoint: string, identity: Identity, apiVersio
 }
 
 export function languagePhase(status: JobStatus): 'active' | 'idle' | 'terminal' {
-  if (TERMINAL.has(status)) return 'terminal';
+  if (TERMINAL_STATUSES.has(status)) return 'terminal';
   return status === 'notFound' ? 'idle' : 'active';
 }
 
