@@ -8,10 +8,10 @@ import { getConfig, getServices } from '../functions/services';
 import type { CycleReport } from '../shared/poller/poller';
 import { seedJobs, serviceMain } from './common';
 import { addTrainingJobs } from './fixtures';
-import { memoryTables } from './memoryTables';
+import { memoryTables } from '../dev/memoryTables';
 
 export interface CycleWorkerInput {
-  /** Keep the tables in this process (bench/memoryTables.ts) instead of the storage the settings name. */
+  /** Keep the tables in this process (dev/memoryTables.ts) instead of the storage the settings name. */
   memoryTables?: boolean;
 }
 

@@ -69,7 +69,7 @@ interface CycleResult {
   lastCallMs: number;
 }
 
-/** Where the tables live: Azurite behind the counting proxy, or in the worker (bench/memoryTables.ts). */
+/** Where the tables live: Azurite behind the counting proxy, or in the worker (dev/memoryTables.ts). */
 type Storage =
   | { kind: 'azurite'; azurite: AzuriteInstance; proxy: TrafficProxy; store: TableJobStore }
   | { kind: 'memory' };
@@ -387,7 +387,7 @@ export async function benchGrowth(options: BenchOptions): Promise<Figure[]> {
   const { quick, log } = options;
   const BENCH = '5 growth';
   // Budgets far above what the machine can do, so the cycle measures the app, not the budget; the tables are
-  // in memory (bench/memoryTables.ts: flat cost per operation), because Azurite's cost per write grows with the
+  // in memory (dev/memoryTables.ts: flat cost per operation), because Azurite's cost per write grows with the
   // table and would be what a 50,000-job run measures.
   const sizes = process.env.BENCH_GROWTH_SIZES
     ? process.env.BENCH_GROWTH_SIZES.split(',').map(Number)
