@@ -3,7 +3,7 @@
  * No I/O here, and no imports from other modules.
  */
 
-/** A job id: 32 lowercase hex characters (a hash of the job's identity, SPEC §6). */
+/** A job id: 32 lowercase hex characters (a hash of the job's kind, endpoint and identity). */
 export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** A Key Vault secret name: 1-127 of `a-z A-Z 0-9 -`. */
