@@ -480,7 +480,7 @@ export class Poller {
       idleIntervalMs: settings.idleIntervalMs,
       ...(scheduleFrom ? { scheduleFrom } : {}),
     });
-    // Only a vault fault is the service's own; any other failure is the upstream's answer (health, SPEC §7).
+    // Only a vault fault is the service's own; any other failure is the upstream's answer (health, docs/spec.md §7).
     const failed = outcome.kind === 'failure' ? outcome.failure.code : undefined;
     let errors = failed === 'SecretUnavailable' ? 1 : 0;
     const upstreamErrors = failed === undefined || failed === 'SecretUnavailable' ? 0 : 1;
