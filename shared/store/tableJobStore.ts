@@ -793,6 +793,7 @@ export class TableJobStore implements JobStore {
         finishedAt: summary.finishedAt,
         polled: double(summary.polled, 'polled'),
         errors: double(summary.errors, 'errors'),
+        upstreamErrors: double(summary.upstreamErrors, 'upstreamErrors'),
       }),
       'Replace',
       opts(options),
@@ -812,6 +813,7 @@ export class TableJobStore implements JobStore {
         finishedAt: r.string('finishedAt'),
         polled: r.number('polled'),
         errors: r.number('errors'),
+        upstreamErrors: r.optionalNumber('upstreamErrors') ?? 0, // absent in rows written before it was counted
       };
     } catch (error) {
       if (statusCodeOf(error) === 404) return undefined;
