@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config';
-import { ConfigError } from '../../shared/errors';
+import { problemsOf } from '../support/problems';
 
 const vault = { KEY_VAULT_URL: 'https://contoso.vault.azure.net' };
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 describe('the polls queue settings (POLL_QUEUE)', () => {
   it('defaults to the AzureWebJobsStorage connection string', () => {
@@ -98,17 +88,21 @@ describe('the polls queue settings (POLL_QUEUE)', () => {
 
   it('lists invalid queue settings with every other problem, without echoing a connection string', () => {
     // Act
-    const problems = problemsOf({
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      POLL_QUEUE: 'not-a-connection-string-SECRETVALUE',
-      POLL_SCHEDULE: 'every minute',
-    });
-    const identityProblems = problemsOf({
-      ...vault,
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      POLL_QUEUE__queueServiceUri: 'http://stqueues.queue.core.windows.net',
-      POLL_QUEUE__credential: 'password',
-    });
+    const problems = problemsOf(() =>
+      loadConfig({
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        POLL_QUEUE: 'not-a-connection-string-SECRETVALUE',
+        POLL_SCHEDULE: 'every minute',
+      }),
+    );
+    const identityProblems = problemsOf(() =>
+      loadConfig({
+        ...vault,
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        POLL_QUEUE__queueServiceUri: 'http://stqueues.queue.core.windows.net',
+        POLL_QUEUE__credential: 'password',
+      }),
+    );
 
     // Assess
     expect(problems.map((p) => p.split(':')[0])).toEqual(
@@ -123,19 +117,25 @@ describe('the polls queue settings (POLL_QUEUE)', () => {
 
   it('asks for POLL_QUEUE when the storage given has no queue endpoint', () => {
     // Act
-    const tableOnly = problemsOf({
-      ...vault,
-      AzureWebJobsStorage: 'TableEndpoint=http://127.0.0.1:10002/acct',
-    });
-    const statusOnly = problemsOf({
-      ...vault,
-      STATUS_STORAGE__tableServiceUri: 'https://stother.table.core.windows.net',
-    });
-    const clientIdOnly = problemsOf({
-      ...vault,
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      POLL_QUEUE__clientId: 'abc',
-    });
+    const tableOnly = problemsOf(() =>
+      loadConfig({
+        ...vault,
+        AzureWebJobsStorage: 'TableEndpoint=http://127.0.0.1:10002/acct',
+      }),
+    );
+    const statusOnly = problemsOf(() =>
+      loadConfig({
+        ...vault,
+        STATUS_STORAGE__tableServiceUri: 'https://stother.table.core.windows.net',
+      }),
+    );
+    const clientIdOnly = problemsOf(() =>
+      loadConfig({
+        ...vault,
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        POLL_QUEUE__clientId: 'abc',
+      }),
+    );
 
     // Assess
     expect(tableOnly).toEqual([
