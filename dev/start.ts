@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   });
   const started = [
     stack.azurite && `Azurite (in memory)      ${stack.azurite.tableEndpoint}`,
+    stack.azurite && `  queues (polls)         ${stack.azurite.queueEndpoint}`,
     stack.vault && `Key Vault stand-in       ${stack.vault.url}`,
     stack.identity && `identity endpoint        ${stack.identity.endpoint}`,
     stack.simulator && `Face/Language simulator  ${stack.simulator.origin}`,

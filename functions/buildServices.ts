@@ -13,6 +13,8 @@ import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
+import { createPollQueueClient, StoragePollQueue } from '../shared/queue/storagePollQueue';
+import type { PollQueue } from '../shared/queue/types';
 import { createSecretClient, KeyClient } from '../shared/secrets';
 import {
   createTableClientFactory,
@@ -30,6 +32,8 @@ export interface Services {
   keys: KeyProvider;
   poller: Poller;
   api: JobsApi;
+  /** The `polls` queue the cycle hands polls to (docs/spec.md §5); `initialize` creates it if missing. */
+  pollQueue: PollQueue & { initialize?(): Promise<void> };
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -40,6 +44,8 @@ export interface ServiceOverrides {
   store?: JobStore;
   /** Subscription keys instead of the Key Vault the settings name. */
   keys?: KeyProvider;
+  /** The polls queue instead of the Storage queue the settings name. */
+  pollQueue?: PollQueue;
   fetchUpstream?: FetchUpstream;
   clock?: Clock;
   random?: RandomSource;
@@ -54,6 +60,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     overrides.store ??
     new TableJobStore({ tableClient: overrides.tableClient ?? tableClientFactoryFor(config) });
   const keys = overrides.keys ?? keyClientFor(config, clock);
+  const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
   const poller = new Poller({
     store,
     keys,
@@ -72,7 +79,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     listKinds,
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
   });
-  return { config, store, keys, poller, api };
+  return { config, store, keys, poller, api, pollQueue };
 }
 
 function tableClientFactoryFor(config: Config): TableClientFactory {
@@ -85,6 +92,20 @@ function tableClientFactoryFor(config: Config): TableClientFactory {
       ? new ManagedIdentityCredential({ clientId: storage.clientId })
       : credentialFor(config),
   });
+}
+
+function pollQueueFor(config: Config, clock: Clock): StoragePollQueue {
+  const queue = config.pollQueue;
+  const client =
+    queue.kind === 'connectionString'
+      ? createPollQueueClient({ connectionString: queue.connectionString })
+      : createPollQueueClient({
+          queueServiceUri: queue.queueServiceUri,
+          credential: queue.managedIdentity
+            ? new ManagedIdentityCredential(queue.clientId ? { clientId: queue.clientId } : {})
+            : credentialFor(config),
+        });
+  return new StoragePollQueue({ client, clock });
 }
 
 function keyClientFor(config: Config, clock: Clock): KeyClient {

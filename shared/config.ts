@@ -12,6 +12,8 @@ export interface Config {
   storage:
     | { kind: 'connectionString'; connectionString: string }
     | { kind: 'identity'; tableServiceUri: string; clientId?: string };
+  /** The `polls` queue (docs/spec.md §5, §9). */
+  pollQueue: PollQueueConfig;
   keyVaultUrl: string;
   /** The managed identity endpoint is present (Azure, or the local identity stand-in). */
   managedIdentity: { available: boolean; clientId?: string };
@@ -26,12 +28,25 @@ export interface Config {
   idleIntervalMs: number;
 }
 
+/**
+ * Where the `polls` queue lives. `connection` is the setting prefix the queue trigger names, resolved as the
+ * Functions host resolves it: `POLL_QUEUE` when any `POLL_QUEUE` setting is given, else `AzureWebJobsStorage`.
+ */
+export type PollQueueConfig = { connection: 'POLL_QUEUE' | 'AzureWebJobsStorage' } & (
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; queueServiceUri: string; managedIdentity: boolean; clientId?: string }
+);
+
 /** Every setting the app reads, with its default (infra checks compare app settings against this list). */
 export const SETTINGS = {
   AzureWebJobsStorage: 'Functions storage; the status tables too unless STATUS_STORAGE is set',
   STATUS_STORAGE: 'connection string for the status tables',
   STATUS_STORAGE__tableServiceUri: 'identity-based table endpoint for the status tables',
   STATUS_STORAGE__clientId: 'user-assigned identity for the status tables',
+  POLL_QUEUE: 'connection string for the polls queue',
+  POLL_QUEUE__queueServiceUri: 'identity-based queue endpoint for the polls queue',
+  POLL_QUEUE__credential: "'managedidentity' for the polls queue endpoint",
+  POLL_QUEUE__clientId: 'user-assigned identity for the polls queue',
   KEY_VAULT_URL: 'vault holding the subscription keys',
   AZURE_CLIENT_ID: 'user-assigned managed identity client id',
   POLL_SCHEDULE: 'NCRONTAB schedule of the poll cycle',
@@ -69,9 +84,15 @@ const schema = z.object({
   AzureWebJobsStorage__tableServiceUri: optionalText,
   AzureWebJobsStorage__accountName: optionalText,
   AzureWebJobsStorage__clientId: optionalText,
+  AzureWebJobsStorage__queueServiceUri: optionalText,
+  AzureWebJobsStorage__credential: optionalText,
   STATUS_STORAGE: optionalText,
   STATUS_STORAGE__tableServiceUri: optionalText,
   STATUS_STORAGE__clientId: optionalText,
+  POLL_QUEUE: optionalText,
+  POLL_QUEUE__queueServiceUri: optionalText,
+  POLL_QUEUE__credential: optionalText,
+  POLL_QUEUE__clientId: optionalText,
   KEY_VAULT_URL: optionalText,
   AZURE_CLIENT_ID: optionalText,
   IDENTITY_ENDPOINT: optionalText,
@@ -117,6 +138,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const s = parsed.data;
 
   const storage = parseStorage(s, problems);
+  const pollQueue = parsePollQueue(s, problems);
   const keyVaultUrl = parseKeyVaultUrl(s.KEY_VAULT_URL, problems);
   try {
     parseSchedule(s.POLL_SCHEDULE);
@@ -129,10 +151,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
   }
 
-  if (problems.length > 0 || !storage || !keyVaultUrl) throw new ConfigError(problems);
+  if (problems.length > 0 || !storage || !pollQueue || !keyVaultUrl) throw new ConfigError(problems);
   const clientId = s.AZURE_CLIENT_ID;
   return {
     storage,
+    pollQueue,
     keyVaultUrl,
     managedIdentity: {
       available: s.IDENTITY_ENDPOINT !== undefined || s.MSI_ENDPOINT !== undefined,
@@ -194,6 +217,97 @@ function parseStorage(s: Settings, problems: string[]): Config['storage'] | unde
     'AzureWebJobsStorage: required (a connection string, or AzureWebJobsStorage__accountName / STATUS_STORAGE__tableServiceUri for identity-based access)',
   );
   return undefined;
+}
+
+function parsePollQueue(s: Settings, problems: string[]): PollQueueConfig | undefined {
+  const identity = (
+    connection: PollQueueConfig['connection'],
+    uri: string,
+    name: string,
+    credential: string | undefined,
+    clientId: string | undefined,
+  ): PollQueueConfig | undefined => {
+    let ok = true;
+    if (!isHttpsUrl(uri)) {
+      problems.push(`${name}: must be an https:// queue endpoint`);
+      ok = false;
+    }
+    if (credential !== undefined && credential.toLowerCase() !== 'managedidentity') {
+      problems.push(`${connection}__credential: must be 'managedidentity' (or absent)`);
+      ok = false;
+    }
+    if (!ok) return undefined;
+    const id = clientId ?? s.AZURE_CLIENT_ID;
+    return {
+      connection,
+      kind: 'identity',
+      queueServiceUri: uri.replace(/\/+$/, ''),
+      managedIdentity: credential !== undefined,
+      ...(id ? { clientId: id } : {}),
+    };
+  };
+  if (s.POLL_QUEUE) {
+    if (!isQueueConnectionString(s.POLL_QUEUE)) {
+      // Never echo the value: it may hold an account key.
+      problems.push('POLL_QUEUE: is not a storage connection string (needs AccountName= or QueueEndpoint=)');
+      return undefined;
+    }
+    return { connection: 'POLL_QUEUE', kind: 'connectionString', connectionString: s.POLL_QUEUE };
+  }
+  if (s.POLL_QUEUE__queueServiceUri) {
+    return identity(
+      'POLL_QUEUE',
+      s.POLL_QUEUE__queueServiceUri,
+      'POLL_QUEUE__queueServiceUri',
+      s.POLL_QUEUE__credential,
+      s.POLL_QUEUE__clientId,
+    );
+  }
+  if (s.POLL_QUEUE__credential || s.POLL_QUEUE__clientId) {
+    problems.push('POLL_QUEUE__queueServiceUri: required with POLL_QUEUE__credential / POLL_QUEUE__clientId');
+    return undefined;
+  }
+  const fallback = 'AzureWebJobsStorage';
+  if (s.AzureWebJobsStorage) {
+    if (isQueueConnectionString(s.AzureWebJobsStorage)) {
+      return { connection: fallback, kind: 'connectionString', connectionString: s.AzureWebJobsStorage };
+    }
+    // Not a connection string at all: parseStorage lists that problem already.
+    if (/(^|;)\s*TableEndpoint=/i.test(s.AzureWebJobsStorage)) {
+      problems.push('POLL_QUEUE: required, AzureWebJobsStorage has no queue endpoint (QueueEndpoint=)');
+    }
+    return undefined;
+  }
+  const uri =
+    s.AzureWebJobsStorage__queueServiceUri ??
+    (s.AzureWebJobsStorage__accountName && /^[a-z0-9]{3,24}$/.test(s.AzureWebJobsStorage__accountName)
+      ? `https://${s.AzureWebJobsStorage__accountName}.queue.core.windows.net`
+      : undefined);
+  if (uri) {
+    return identity(
+      fallback,
+      uri,
+      s.AzureWebJobsStorage__queueServiceUri
+        ? 'AzureWebJobsStorage__queueServiceUri'
+        : 'AzureWebJobsStorage__accountName',
+      s.AzureWebJobsStorage__credential,
+      s.AzureWebJobsStorage__clientId,
+    );
+  }
+  // Without AzureWebJobsStorage, parseStorage names it; say what the queue needs only when tables were given.
+  if (
+    !s.AzureWebJobsStorage__accountName &&
+    (s.STATUS_STORAGE || s.STATUS_STORAGE__tableServiceUri || s.AzureWebJobsStorage__tableServiceUri)
+  ) {
+    problems.push(
+      'POLL_QUEUE: required (a connection string, or POLL_QUEUE__queueServiceUri) when AzureWebJobsStorage has no queue endpoint',
+    );
+  }
+  return undefined;
+}
+
+function isQueueConnectionString(value: string): boolean {
+  return value === 'UseDevelopmentStorage=true' || /(^|;)\s*(AccountName|QueueEndpoint)=/i.test(value);
 }
 
 function connectionString(value: string, name: string, problems: string[]): Config['storage'] | undefined {

@@ -17,6 +17,9 @@ param deploymentContainerName string
 @description('https://<account>.table.core.windows.net')
 param statusTableServiceUri string
 
+@description('https://<account>.queue.core.windows.net')
+param pollQueueServiceUri string
+
 @description('https://<vault>.vault.azure.net')
 param keyVaultUrl string
 
@@ -133,6 +136,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // Status tables ('jobs', 'pollstate') through the same identity.
     STATUS_STORAGE__tableServiceUri: statusTableServiceUri
     STATUS_STORAGE__clientId: identityClientId
+    // The polls queue (hand-off to pollJob) through the same identity; the trigger's connection is POLL_QUEUE.
+    POLL_QUEUE__queueServiceUri: pollQueueServiceUri
+    POLL_QUEUE__credential: 'managedidentity'
+    POLL_QUEUE__clientId: identityClientId
     // Subscription keys, read with ManagedIdentityCredential({ clientId: AZURE_CLIENT_ID }).
     KEY_VAULT_URL: keyVaultUrl
     AZURE_CLIENT_ID: identityClientId

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config';
-import { ConfigError } from '../../shared/errors';
+import { problemsOf } from '../support/problems';
 
 const minimal = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
   KEY_VAULT_URL: 'https://contoso.vault.azure.net',
 };
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 describe('loadConfig', () => {
   it('fills every default from docs/spec.md §9 when only the required settings are given', () => {
@@ -37,13 +27,15 @@ describe('loadConfig', () => {
 
   it('lists every problem at once', () => {
     // Act
-    const problems = problemsOf({
-      KEY_VAULT_URL: 'http://contoso.vault.azure.net',
-      POLL_SCHEDULE: '0 */1 * * *',
-      ALLOWED_UPSTREAM_HOSTS: 'http://sim.example.com',
-      UPSTREAM_RATE_LIMITS: 'myface.cognitiveservices.azure.com=lots',
-      SECRET_CACHE_TTL_SECONDS: 'five',
-    });
+    const problems = problemsOf(() =>
+      loadConfig({
+        KEY_VAULT_URL: 'http://contoso.vault.azure.net',
+        POLL_SCHEDULE: '0 */1 * * *',
+        ALLOWED_UPSTREAM_HOSTS: 'http://sim.example.com',
+        UPSTREAM_RATE_LIMITS: 'myface.cognitiveservices.azure.com=lots',
+        SECRET_CACHE_TTL_SECONDS: 'five',
+      }),
+    );
 
     // Assess
     expect(problems.map((p) => p.split(':')[0])).toEqual(
@@ -60,7 +52,9 @@ describe('loadConfig', () => {
 
   it('never echoes a storage connection string that is invalid (it may hold a key)', () => {
     // Act
-    const problems = problemsOf({ ...minimal, AzureWebJobsStorage: 'not-a-connection-string-SECRETVALUE' });
+    const problems = problemsOf(() =>
+      loadConfig({ ...minimal, AzureWebJobsStorage: 'not-a-connection-string-SECRETVALUE' }),
+    );
 
     // Assess
     expect(problems.join('\n')).not.toContain('SECRETVALUE');

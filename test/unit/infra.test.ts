@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLL_SCHEDULE, loadConfig, SETTINGS } from '../../shared/config';
+import { POLL_QUEUE_NAME } from '../../shared/queue/message';
 
 /*
  * No Bicep compiler can run on this machine (it downloads its binary), so these tests read infra/ as text: the
@@ -329,7 +330,7 @@ const codeDefaults = loadConfig({
 
 const LOCAL_ONLY = ['PORT'];
 /** Connection-string settings that identity-based deployment replaces with their `__` forms. */
-const REPLACED_BY_IDENTITY = ['AzureWebJobsStorage', 'STATUS_STORAGE'];
+const REPLACED_BY_IDENTITY = ['AzureWebJobsStorage', 'STATUS_STORAGE', 'POLL_QUEUE'];
 
 describe('function app settings', () => {
   it('the app settings name every setting the code reads', () => {
@@ -362,6 +363,63 @@ describe('function app settings', () => {
     expect(storage.noComments).toMatch(
       /output tableServiceUri string = 'https:\/\/\$\{storage\.name\}\.table\.\$\{environment\(\)\.suffixes\.storage\}'/,
     );
+  });
+
+  it('the polls queue is reached with the identity, on the account whose queues it may use', () => {
+    const settings = new Map(appSettings().map((e) => [e.key, e.value]));
+    expect(settings.get('POLL_QUEUE__credential')).toBe("'managedidentity'");
+    expect(settings.get('POLL_QUEUE__clientId')).toBe('identityClientId');
+    // The endpoint is the storage module's queue endpoint, passed through main.bicep.
+    const uri = settings.get('POLL_QUEUE__queueServiceUri') ?? '(none)';
+    expect(functionScope().caller?.args.get(uri)).toBe('storage.outputs.queueServiceUri');
+    const storage = bicep('infra/app/storage.bicep');
+    expect(storage.noComments).toMatch(
+      /output queueServiceUri string = 'https:\/\/\$\{storage\.name\}\.queue\.\$\{environment\(\)\.suffixes\.storage\}'/,
+    );
+    // The queues exist from the start: the one pollJob is triggered by and its poison queue.
+    const queues = resources(storage, 'Microsoft.Storage/storageAccounts/queueServices/queues@').map((q) =>
+      valueAt(storage, q.open, 'name'),
+    );
+    expect(queues.sort()).toEqual([`'${POLL_QUEUE_NAME}'`, `'${POLL_QUEUE_NAME}-poison'`]);
+    // The identity may send, receive and delete on that account (Storage Queue Data Contributor).
+    const rbac = bicep('infra/app/rbac.bicep');
+    const queueRole = resources(rbac, 'Microsoft.Authorization/roleAssignments@').filter((a) =>
+      /storageQueueDataContributor/.test(valueAt(rbac, a.open, 'properties', 'roleDefinitionId')),
+    );
+    expect(queueRole.map((a) => valueAt(rbac, a.open, 'scope'))).toEqual(['storage']);
+    expect(
+      modules(main)
+        .find((m) => m.path === './app/rbac.bicep')
+        ?.args.get('storageAccountName'),
+    ).toBe('storage.outputs.name');
+  });
+
+  it('the app settings as deployed pass the config schema, with the polls queue on POLL_QUEUE', () => {
+    // Every app setting with a deploy-time value gets a value of its kind; literals are evaluated.
+    const placeholders: [RegExp, string][] = [
+      [/__accountName$/, 'stcache01'],
+      [/__tableServiceUri$/, 'https://stcache01.table.core.windows.net'],
+      [/__queueServiceUri$/, 'https://stcache01.queue.core.windows.net'],
+      [/(__clientId|^AZURE_CLIENT_ID)$/, '00000000-0000-0000-0000-000000000001'],
+      [/^KEY_VAULT_URL$/, 'https://kv-cache.vault.azure.net'],
+      [/^APPLICATIONINSIGHTS_/, 'InstrumentationKey=00000000-0000-0000-0000-000000000000'],
+    ];
+    const env: Record<string, string> = {};
+    for (const { key, value } of appSettings()) {
+      const placeholder = placeholders.find(([pattern]) => pattern.test(key))?.[1];
+      env[key] = placeholder ?? evaluate(functionScope(), value);
+    }
+
+    const config = loadConfig(env);
+
+    expect(config.pollQueue).toEqual({
+      connection: 'POLL_QUEUE',
+      kind: 'identity',
+      queueServiceUri: 'https://stcache01.queue.core.windows.net',
+      managedIdentity: true,
+      clientId: '00000000-0000-0000-0000-000000000001',
+    });
+    expect(config.storage.kind).toBe('identity');
   });
 
   it("the deployment's defaults are the code's defaults", () => {
@@ -433,6 +491,7 @@ describe('no shared keys or secrets in infra/', () => {
       'KEY_VAULT_URL',
       'AZURE_KEY_VAULT_NAME',
       'STATUS_STORAGE__tableServiceUri',
+      'POLL_QUEUE__queueServiceUri',
       'AZURE_STORAGE_ACCOUNT_NAME',
       'AZURE_CLIENT_ID',
       'AZURE_FUNCTION_APP_NAME',
