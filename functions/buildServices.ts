@@ -22,6 +22,8 @@ import {
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
 import type { JobStore } from '../shared/store/types';
+import { createTelemetry } from '../shared/telemetry';
+import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
 import { getAdapter, listKinds } from '../shared/upstream/registry';
 
@@ -34,6 +36,11 @@ export interface Services {
   api: JobsApi;
   /** The `polls` queue the cycle hands polls to (docs/spec.md §5); `initialize` creates it if missing. */
   pollQueue: PollQueue & { initialize?(): Promise<void> };
+  /**
+   * Exports the metrics recorded so far, when export is on (after each timer run, so that an instance scaled in
+   * afterwards loses nothing). Never throws: a failed export is logged.
+   */
+  flushMetrics: (logger: Logger) => Promise<void>;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -51,6 +58,11 @@ export interface ServiceOverrides {
   random?: RandomSource;
   /** The poller's logger outside an invocation (invocations log through their context). */
   logger?: Logger;
+  /**
+   * Where the metrics go (functions/services.ts: the Azure Monitor export when a connection string is set; tests:
+   * an in-memory reader). None: the global meter provider's meter, a no-op unless one is registered.
+   */
+  metrics?: Pick<MetricExport, 'meter' | 'flush'>;
 }
 
 /** Builds the services from the settings; no I/O (the store's tables are created by `store.initialize()`). */
@@ -61,6 +73,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     new TableJobStore({ tableClient: overrides.tableClient ?? tableClientFactoryFor(config) });
   const keys = overrides.keys ?? keyClientFor(config, clock);
   const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
+  const telemetry = createTelemetry(overrides.metrics?.meter);
   const poller = new Poller({
     store,
     keys,
@@ -69,6 +82,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     random: overrides.random ?? Math.random,
     logger: overrides.logger ?? silentLogger,
+    telemetry,
     settings: config,
   });
   const api = new JobsApi({
@@ -78,8 +92,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     getAdapter,
     listKinds,
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
+    telemetry,
   });
-  return { config, store, keys, poller, api, pollQueue };
+  const flushMetrics = async (logger: Logger): Promise<void> => {
+    await overrides.metrics?.flush().catch((e: unknown) => {
+      logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
+    });
+  };
+  return { config, store, keys, poller, api, pollQueue, flushMetrics };
 }
 
 function tableClientFactoryFor(config: Config): TableClientFactory {
@@ -118,7 +138,8 @@ function keyClientFor(config: Config, clock: Clock): KeyClient {
   return new KeyClient(secrets, { ttlMs: config.secretCacheTtlMs, clock });
 }
 
-function credentialFor(config: Config): TokenCredential {
+/** The managed identity (Azure, or the local identity stand-in), else the developer's credential. */
+export function credentialFor(config: Config): TokenCredential {
   const { available, clientId } = config.managedIdentity;
   if (available) return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});

@@ -29,8 +29,14 @@ export function getServices(): Promise<Services> {
 
 /** A relative CommonJS module, so the SDKs it requires load once, as CommonJS (not a second ESM copy). */
 async function loadAndBuild(config: Config): Promise<Services> {
-  const { buildServices } = await import('./buildServices.js');
-  const built = buildServices(config);
+  const { buildServices, credentialFor } = await import('./buildServices.js');
+  // Metric export only with a connection string, and the exporter (heavy) loaded only then.
+  const metrics = config.telemetry
+    ? (await import('../shared/telemetry/azureMonitor.js')).startAzureMonitorExport(config.telemetry, () =>
+        credentialFor(config),
+      )
+    : undefined;
+  const built = buildServices(config, metrics ? { metrics } : {});
   await built.store.initialize();
   // The polls queue is created now if missing, without waiting: an unreachable queue must neither stop nor slow
   // the app (the first send waits for this creation, or tries again).

@@ -26,6 +26,19 @@ export interface Config {
   cycleDeadlineMs: number;
   cycleMaxJobs: number;
   idleIntervalMs: number;
+  /** Metric export to Application Insights (docs/spec.md §11); absent: no export. */
+  telemetry?: TelemetrySettings;
+}
+
+export interface TelemetrySettings {
+  /** `APPLICATIONINSIGHTS_CONNECTION_STRING`, checked: an instrumentation key and an ingestion endpoint. */
+  connectionString: string;
+  /** https, or http for a loopback endpoint (local tests). */
+  ingestionEndpoint: string;
+  /** `APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD[;ClientId=…]`: Entra ID through the managed identity. */
+  entraId?: { clientId?: string };
+  /** `OTEL_METRIC_EXPORT_INTERVAL`. */
+  exportIntervalMs: number;
 }
 
 /**
@@ -58,6 +71,10 @@ export const SETTINGS = {
   CYCLE_MAX_JOBS: 'most jobs one cycle selects',
   IDLE_INTERVAL_SECONDS: 'poll interval of idle Face groups and notFound jobs (0 = stop)',
   PORT: 'local host port (npm start only)',
+  APPLICATIONINSIGHTS_CONNECTION_STRING:
+    'Application Insights component to export metrics to (none: no export)',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=…: export with the managed identity',
+  OTEL_METRIC_EXPORT_INTERVAL: 'metric export interval (ms)',
 } as const;
 
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
@@ -106,6 +123,9 @@ const schema = z.object({
   CYCLE_MAX_JOBS: integerSetting(10_000, 1, 1_000_000),
   IDLE_INTERVAL_SECONDS: integerSetting(900, 0, 7 * 86_400),
   PORT: integerSetting(7071, 1, 65_535),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: optionalText,
+  OTEL_METRIC_EXPORT_INTERVAL: integerSetting(60_000, 100, 3_600_000),
 });
 
 /** The settings that name the status tables' storage: any one of them is enough. */
@@ -147,6 +167,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const allowedUpstreamOrigins = parseAllowedOrigins(s.ALLOWED_UPSTREAM_HOSTS, problems);
   const rateLimits = parseRateLimits(s.UPSTREAM_RATE_LIMITS, problems);
+  const telemetry = parseTelemetry(s, problems);
   if (s.UPSTREAM_TIMEOUT_SECONDS >= s.CYCLE_DEADLINE_SECONDS) {
     problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
   }
@@ -168,6 +189,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     cycleDeadlineMs: s.CYCLE_DEADLINE_SECONDS * 1000,
     cycleMaxJobs: s.CYCLE_MAX_JOBS,
     idleIntervalMs: s.IDLE_INTERVAL_SECONDS * 1000,
+    ...(telemetry ? { telemetry } : {}),
   };
 }
 
@@ -403,4 +425,69 @@ function isHttpsUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `Key=value;Key=value` (keys case-insensitive, lowercased), or undefined when it is not of that shape. */
+function keyValuePairs(value: string): Map<string, string> | undefined {
+  const pairs = new Map<string, string>();
+  for (const part of value.split(';').map((p) => p.trim())) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) return undefined;
+    pairs.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return pairs;
+}
+
+function parseTelemetry(s: Settings, problems: string[]): TelemetrySettings | undefined {
+  const connection = s.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  const auth = s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING;
+  if (connection === undefined) return undefined;
+  const name = 'APPLICATIONINSIGHTS_CONNECTION_STRING';
+  const count = problems.length;
+  const pairs = keyValuePairs(connection);
+  // Never echo the value.
+  if (!pairs) {
+    problems.push(`${name}: is not a connection string (InstrumentationKey=…;IngestionEndpoint=https://…)`);
+    return undefined;
+  }
+  if (!GUID.test(pairs.get('instrumentationkey') ?? '')) {
+    problems.push(
+      `${name}: needs InstrumentationKey=<GUID> (copy it from the Application Insights resource)`,
+    );
+  }
+  const endpoint = pairs.get('ingestionendpoint') || 'https://dc.services.visualstudio.com';
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    problems.push(`${name}: IngestionEndpoint is not a URL`);
+  }
+  if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    problems.push(`${name}: IngestionEndpoint must be https:// (plain http only for a loopback endpoint)`);
+  }
+  let entraId: TelemetrySettings['entraId'];
+  if (auth !== undefined) {
+    const authPairs = keyValuePairs(auth);
+    const clientId = authPairs?.get('clientid');
+    const known = [...(authPairs?.keys() ?? [])].every((k) => k === 'authorization' || k === 'clientid');
+    if (!authPairs || authPairs.get('authorization')?.toUpperCase() !== 'AAD' || !known) {
+      problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be Authorization=AAD[;ClientId=<GUID>]');
+    } else if (clientId !== undefined && !GUID.test(clientId)) {
+      problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: ClientId must be a GUID');
+    } else if (url?.protocol === 'http:') {
+      problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: Entra ID tokens are sent over https only');
+    } else {
+      entraId = clientId ? { clientId } : {};
+    }
+  }
+  if (problems.length > count || !url) return undefined;
+  return {
+    connectionString: connection,
+    ingestionEndpoint: url.origin,
+    ...(entraId ? { entraId } : {}),
+    exportIntervalMs: s.OTEL_METRIC_EXPORT_INTERVAL,
+  };
 }
