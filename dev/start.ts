@@ -10,7 +10,7 @@ function portFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   const inline = argv.find((a) => a.startsWith('--port='))?.slice('--port='.length);
   const value = inline ?? (i >= 0 ? argv[i + 1] : undefined) ?? env.PORT ?? '7071';
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ConfigError([`--port / PORT: '${value}' is not a port number`]);
   }
   return port;

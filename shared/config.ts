@@ -33,7 +33,7 @@ export interface Config {
 export interface TelemetrySettings {
   /** `APPLICATIONINSIGHTS_CONNECTION_STRING`, checked: an instrumentation key and an ingestion endpoint. */
   connectionString: string;
-  /** https, or http for a loopback endpoint (local tests). */
+  /** Origin of the ingestion endpoint (https). */
   ingestionEndpoint: string;
   /** `APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD[;ClientId=…]`: Entra ID through the managed identity. */
   entraId?: { clientId?: string };
@@ -465,9 +465,8 @@ function parseTelemetry(s: Settings, problems: string[]): TelemetrySettings | un
   } catch {
     problems.push(`${name}: IngestionEndpoint is not a URL`);
   }
-  if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    problems.push(`${name}: IngestionEndpoint must be https:// (plain http only for a loopback endpoint)`);
-  }
+  // The exporter sends to https whatever the scheme given: a plain-http endpoint would never be reached.
+  if (url && url.protocol !== 'https:') problems.push(`${name}: IngestionEndpoint must be https://`);
   let entraId: TelemetrySettings['entraId'];
   if (auth !== undefined) {
     const authPairs = keyValuePairs(auth);
@@ -477,8 +476,6 @@ function parseTelemetry(s: Settings, problems: string[]): TelemetrySettings | un
       problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be Authorization=AAD[;ClientId=<GUID>]');
     } else if (clientId !== undefined && !GUID.test(clientId)) {
       problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: ClientId must be a GUID');
-    } else if (url?.protocol === 'http:') {
-      problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: Entra ID tokens are sent over https only');
     } else {
       entraId = clientId ? { clientId } : {};
     }

@@ -143,9 +143,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // Subscription keys, read with ManagedIdentityCredential({ clientId: AZURE_CLIENT_ID }).
     KEY_VAULT_URL: keyVaultUrl
     AZURE_CLIENT_ID: identityClientId
-    // Telemetry: ingestion endpoint + Entra authentication (local auth is disabled on the component).
+    // Telemetry: ingestion endpoint + Entra authentication (local auth is disabled on the component): the host's logs
+    // and the app's metrics exporter both use them; the identity holds Monitoring Metrics Publisher.
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // The app's own metrics (customMetrics) are exported every minute and after each timer run.
+    OTEL_METRIC_EXPORT_INTERVAL: '60000'
     // Behaviour (docs/spec.md §9).
     POLL_SCHEDULE: pollSchedule
     ALLOWED_UPSTREAM_HOSTS: allowedUpstreamHosts

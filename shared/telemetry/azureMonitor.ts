@@ -32,8 +32,6 @@ export function startAzureMonitorExport(
   const exporter = new AzureMonitorMetricExporter({
     connectionString: settings.connectionString,
     ...(settings.entraId && credential ? { credential: credential() } : {}),
-    // Plain http only reaches a loopback ingestion endpoint (config refuses any other).
-    ...(settings.ingestionEndpoint.startsWith('http:') ? { allowInsecureConnection: true } : {}),
   });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': METER_NAME }),

@@ -18,6 +18,7 @@ export interface Point {
 }
 
 export interface MetricReaderForTests {
+  provider: MeterProvider;
   telemetry: Telemetry;
   /** Every data point recorded so far (cumulative). */
   collect(): Promise<Point[]>;
@@ -31,6 +32,7 @@ export function inMemoryMetrics(): MetricReaderForTests {
     readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })],
   });
   return {
+    provider,
     telemetry: createTelemetry(provider.getMeter(METER_NAME)),
     collect: async () => {
       exporter.reset();
