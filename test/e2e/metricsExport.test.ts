@@ -83,9 +83,9 @@ describe('metric export to Application Insights', () => {
     ];
     await ingestion.waitFor(() => wanted.every((name) => namesOf(ingestion).has(name)), 30_000);
     const polls = ingestion.metrics.filter((m) => m.name === METRICS.polls);
-    expect(polls[0]?.properties).toEqual(
-      expect.objectContaining({ kind: expect.any(String), resource: expect.any(String), outcome: 'ok' }),
-    );
+    const ok = polls.find((m) => m.properties.outcome === 'ok');
+    expect(typeof ok?.properties.kind).toBe('string');
+    expect(typeof ok?.properties.resource).toBe('string');
     expect(ingestion.metrics.find((m) => m.name === METRICS.cycleDuration)?.count).toBeGreaterThanOrEqual(1);
     expect(ingestion.metrics.every((m) => m.iKey === TEST_INSTRUMENTATION_KEY)).toBe(true);
     expect(ingestion.metrics.every((m) => (Object.values(METRICS) as string[]).includes(m.name))).toBe(true);
@@ -115,7 +115,7 @@ describe('metric export to Application Insights', () => {
       30_000,
     );
     const age = ingestion.metrics.find((m) => m.name === METRICS.statusAge)!;
-    expect(age.properties).toEqual(expect.objectContaining({ kind: expect.any(String) }));
+    expect(typeof age.properties.kind).toBe('string');
     expect(age.value).toBeGreaterThanOrEqual(0);
     expect(ingestion.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
   });
