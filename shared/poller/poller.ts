@@ -5,7 +5,7 @@ import { SecretUnavailableError, StatusCacheError, UpstreamCallError } from '../
 import type { Logger } from '../logger';
 import type { Job, JobState, PollOutcome } from '../model';
 import type { CycleSummary, JobStore, PollHandle, ResourceState } from '../store/types';
-import { noTelemetry, NO_HTTP_STATUS, type Telemetry } from '../telemetry';
+import type { Telemetry } from '../telemetry';
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { JobAdapter, RateBudget, UpstreamResponse } from '../upstream/types';
 import { budgetFor, pauseResource, reserveSlots, spacingMs } from './budget';
@@ -35,7 +35,10 @@ export interface PollerDeps {
   clock: Clock;
   random: RandomSource;
   logger: Logger;
-  /** Metrics (docs/spec.md §11); none when absent. */
+  /**
+   * Metrics (docs/spec.md §11); none when absent. A type-only import: this file loads when the app is imported,
+   * and @opentelemetry/api should not.
+   */
   telemetry?: Telemetry;
   settings: {
     allowedUpstreamOrigins: readonly string[];
@@ -284,7 +287,7 @@ export class Poller {
       logger.error('cycle summary not saved', { error: describe(e) });
     }
     const durationMs = Date.parse(report.finishedAt) - started.getTime();
-    this.telemetry.cycleFinished({ ...report, durationMs });
+    this.deps.telemetry?.cycleFinished({ ...report, durationMs });
     logger.info('poll cycle finished', {
       ...report,
       durationMs,
@@ -351,10 +354,6 @@ export class Poller {
     const latest = await store.get(id, options);
     if (!latest) throw new JobNotFoundError(`Job ${id} does not exist.`);
     return latest;
-  }
-
-  private get telemetry(): Telemetry {
-    return this.deps.telemetry ?? noTelemetry;
   }
 
   private resourceOf(job: Job): string {
@@ -495,7 +494,7 @@ export class Poller {
     const upstreamErrors = failed === undefined || failed === 'SecretUnavailable' ? 0 : 1;
     if (transition.pause) {
       gate.pause(transition.pause.until);
-      this.telemetry.resourcePaused({ resource, reason: transition.pause.code });
+      this.deps.telemetry?.resourcePaused({ resource, reason: transition.pause.code });
       logger.warn('resource paused', {
         resource,
         code: transition.pause.code,
@@ -513,9 +512,9 @@ export class Poller {
     const result = await store.applyState(handle, transition.state, transition.history);
     const state: JobState = transition.state;
     const outcomeName = outcome.kind === 'status' ? 'ok' : outcome.failure.code;
-    this.telemetry.polled({ kind: job.kind, resource, outcome: outcomeName });
+    this.deps.telemetry?.polled({ kind: job.kind, resource, outcome: outcomeName });
     if (result.applied && transition.history)
-      this.telemetry.transitioned({ kind: job.kind, status: state.status });
+      this.deps.telemetry?.transitioned({ kind: job.kind, status: state.status });
     logger.info('job polled', {
       jobId: job.id,
       kind: job.kind,
@@ -624,7 +623,7 @@ export class Poller {
       if (signal.aborted) throw e;
       if (e instanceof UpstreamCallError) {
         timing.upstreamMs += Math.round(performance.now() - callStarted);
-        this.upstreamCalled(adapter, gate, callStarted, NO_HTTP_STATUS);
+        this.upstreamCalled(adapter, gate, callStarted, 0); // no answer
         return {
           outcome: {
             kind: 'failure',
@@ -644,7 +643,11 @@ export class Poller {
     httpStatus: number,
   ): void {
     const durationMs = performance.now() - startedAt;
-    this.telemetry.upstreamCalled(durationMs, { kind: adapter.kind, resource: gate.resource, httpStatus });
+    this.deps.telemetry?.upstreamCalled(durationMs, {
+      kind: adapter.kind,
+      resource: gate.resource,
+      httpStatus,
+    });
   }
 }
 

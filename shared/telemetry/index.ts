@@ -1,10 +1,12 @@
 /**
  * The app's metrics (docs/spec.md §11), over `@opentelemetry/api`: each instrument is named once here, and the
- * rest of the code records through the small `Telemetry` interface. Without a meter provider every call is a
- * no-op. Where the metrics go (Azure Monitor, or an in-memory reader in tests) is decided by the composition
- * root, which hands a `Meter` to `createTelemetry`.
+ * rest of the code records through the small `Telemetry` interface (an optional dependency: none given, nothing
+ * is recorded). Without a meter provider every call is a no-op. Where the metrics go (Azure Monitor, or an
+ * in-memory reader in tests) is decided by the composition root, which hands a `Meter` to `createTelemetry`.
+ * Code that loads when the app is imported imports only the type, so that import does not load
+ * @opentelemetry/api (bench 4).
  */
-import { createNoopMeter, metrics, ValueType, type Meter } from '@opentelemetry/api';
+import { metrics, ValueType, type Meter } from '@opentelemetry/api';
 
 /** Every metric the app emits: the workbook and alert queries in infra/ may name only these (infra checks). */
 export const METRICS = {
@@ -25,13 +27,10 @@ export type MetricName = (typeof METRICS)[keyof typeof METRICS];
 /** The instrumentation scope of the app's meter. */
 export const METER_NAME = 'training-status-cache';
 
-/** `httpStatus` of an upstream call that got no answer (timeout, connection refused or reset). */
-export const NO_HTTP_STATUS = 0;
-
 export interface Telemetry {
   /** One poll of one job ended: `outcome` is `ok` or the `lastError.code`. */
   polled(attributes: { kind: string; resource: string; outcome: string }): void;
-  /** One upstream call (a 401 retry is a second call). */
+  /** One upstream call (a 401 retry is a second call); `httpStatus` 0: no answer (timeout, connection error). */
   upstreamCalled(
     durationMs: number,
     attributes: { kind: string; resource: string; httpStatus: number },
@@ -106,6 +105,3 @@ export function createTelemetry(meter: Meter = metrics.getMeter(METER_NAME)): Te
     webhookDelivered: (attributes) => webhookDeliveries.add(1, attributes),
   };
 }
-
-/** Records nothing (code given no telemetry: tests, benchmarks). */
-export const noTelemetry: Telemetry = createTelemetry(createNoopMeter());

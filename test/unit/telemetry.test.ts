@@ -1,6 +1,6 @@
 import { metrics } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTelemetry, METRICS, noTelemetry } from '../../shared/telemetry';
+import { createTelemetry, METRICS } from '../../shared/telemetry';
 import { inMemoryMetrics } from '../support/metricReader';
 
 const reader = inMemoryMetrics();
@@ -43,7 +43,6 @@ describe('telemetry', () => {
 
     // Act
     before.polled({ kind: 'k', resource: 'r', outcome: 'ok' });
-    noTelemetry.polled({ kind: 'k', resource: 'r', outcome: 'ok' });
     createTelemetry().polled({ kind: 'k', resource: 'r', outcome: 'RateLimited' });
 
     // Assess
