@@ -52,44 +52,57 @@ const AGE_BUCKETS_SECONDS = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 21_600
 
 /** The instruments of the app on `meter` (default: the global meter provider's, a no-op until one is set). */
 export function createTelemetry(meter: Meter = metrics.getMeter(METER_NAME)): Telemetry {
-  const polls = meter.createCounter(METRICS.polls, {
-    description: 'Polls of a job, by kind, resource and outcome (ok or the lastError code).',
-    unit: '{poll}',
-    valueType: ValueType.INT,
-  });
-  const upstreamDuration = meter.createHistogram(METRICS.upstreamDuration, {
-    description: 'Duration of one upstream call, by kind, resource and HTTP status (0: no answer).',
-    unit: 'ms',
-  });
-  const cycleDuration = meter.createHistogram(METRICS.cycleDuration, {
-    description: 'Duration of one poll cycle.',
-    unit: 'ms',
-  });
-  const cycleCounter = (name: MetricName, description: string) =>
-    meter.createCounter(name, { description, unit: '{job}', valueType: ValueType.INT });
-  const cyclePolled = cycleCounter(METRICS.cyclePolled, 'Jobs a poll cycle polled and stored.');
-  const cycleHandedOff = cycleCounter(METRICS.cycleHandedOff, 'Jobs a poll cycle handed to the polls queue.');
-  const cycleDeferred = cycleCounter(METRICS.cycleDeferred, 'Due jobs a poll cycle left for a later one.');
-  const transitions = meter.createCounter(METRICS.transitions, {
-    description: 'Status changes of jobs, by kind and new status.',
-    unit: '{transition}',
-    valueType: ValueType.INT,
-  });
-  const resourcePaused = meter.createCounter(METRICS.resourcePaused, {
-    description: 'Pauses of a whole upstream resource, by resource and reason.',
-    unit: '{pause}',
-    valueType: ValueType.INT,
-  });
-  const statusAge = meter.createHistogram(METRICS.statusAge, {
-    description: 'Age of the status served by a status read (now - checkedAt), by kind.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: AGE_BUCKETS_SECONDS },
-  });
-  const webhookDeliveries = meter.createCounter(METRICS.webhookDeliveries, {
-    description: 'Webhook delivery attempts, by outcome.',
-    unit: '{delivery}',
-    valueType: ValueType.INT,
-  });
+  const counter = (name: MetricName, unit: string, description: string) =>
+    meter.createCounter(name, { description, unit, valueType: ValueType.INT });
+  const polls = counter(
+    METRICS.polls,
+    '{poll}',
+    'Polls of a job, by kind, resource and outcome (ok or the lastError code).',
+  );
+  const histogram = (name: MetricName, unit: string, description: string, buckets?: number[]) =>
+    meter.createHistogram(name, {
+      description,
+      unit,
+      ...(buckets ? { advice: { explicitBucketBoundaries: buckets } } : {}),
+    });
+  const upstreamDuration = histogram(
+    METRICS.upstreamDuration,
+    'ms',
+    'Duration of one upstream call, by kind, resource and HTTP status (0: no answer).',
+  );
+  const cycleDuration = histogram(METRICS.cycleDuration, 'ms', 'Duration of one poll cycle.');
+  const cyclePolled = counter(METRICS.cyclePolled, '{job}', 'Jobs a poll cycle polled and stored.');
+  const cycleHandedOff = counter(
+    METRICS.cycleHandedOff,
+    '{job}',
+    'Jobs a poll cycle handed to the polls queue.',
+  );
+  const cycleDeferred = counter(
+    METRICS.cycleDeferred,
+    '{job}',
+    'Due jobs a poll cycle left for a later one.',
+  );
+  const transitions = counter(
+    METRICS.transitions,
+    '{transition}',
+    'Status changes of jobs, by kind and new status.',
+  );
+  const resourcePaused = counter(
+    METRICS.resourcePaused,
+    '{pause}',
+    'Pauses of a whole upstream resource, by resource and reason.',
+  );
+  const statusAge = histogram(
+    METRICS.statusAge,
+    's',
+    'Age of the status served by a status read (now - checkedAt), by kind.',
+    AGE_BUCKETS_SECONDS,
+  );
+  const webhookDeliveries = counter(
+    METRICS.webhookDeliveries,
+    '{delivery}',
+    'Webhook delivery attempts, by outcome.',
+  );
   return {
     polled: (attributes) => polls.add(1, attributes),
     upstreamCalled: (durationMs, attributes) => upstreamDuration.record(durationMs, attributes),
