@@ -4,11 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FACE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
-import { JobsApi } from '../../shared/api/jobsApi';
+import type { Services } from '../../functions/buildServices';
 import type { Job } from '../../shared/model';
 import type { CycleReport } from '../../shared/poller/poller';
 import { METRICS } from '../../shared/telemetry';
-import { getAdapter, listKinds } from '../../shared/upstream/registry';
 import { startHarness, stopIdentityEndpoint, T0, type Harness } from '../support/faultHarness';
 import { inMemoryMetrics, type MetricReaderForTests, type Point } from '../support/metricReader';
 
@@ -17,6 +16,8 @@ const FACE = 'face.personGroup';
 
 let h: Harness;
 let m: MetricReaderForTests;
+/** Built through the composition root, with the in-memory reader as where the metrics go. */
+let services: Services;
 let jobs: Job[];
 let report: CycleReport;
 let points: Point[];
@@ -57,7 +58,8 @@ beforeAll(async () => {
   ]);
 
   // Act
-  report = await h.cycleAt(T0, h.newPoller({ telemetry: m.telemetry }));
+  services = h.newServices({ metrics: m });
+  report = await h.cycleAt(T0, services.poller);
   points = await m.collect();
 }, 60_000);
 
@@ -128,23 +130,14 @@ describe('metrics of a poll cycle', () => {
 
   it('records the age of each status read, by kind, from the row the read already has', async () => {
     // Prepare: a status read 90 s after the cycle checked the job.
-    const api = new JobsApi({
-      store: h.store,
-      poller: h.newPoller(),
-      clock: h.clock,
-      getAdapter,
-      listKinds,
-      allowedUpstreamOrigins: h.sims.map((s) => s.origin),
-      telemetry: m.telemetry,
-    });
     const running = jobs[0]!;
     const checkedAt = Date.parse((await h.store.get(running.id))!.state.checkedAt!);
     h.clock.set(checkedAt + 90_000);
 
     // Act
-    const first = await api.getStatus(running.id, null);
+    const first = await services.api.getStatus(running.id, null);
     const etag = (first.headers as Record<string, string>).etag ?? null;
-    const again = await api.getStatus(running.id, etag);
+    const again = await services.api.getStatus(running.id, etag);
 
     // Assess: both reads (200, then 304) counted, each 90 s old.
     expect(again.status).toBe(304);

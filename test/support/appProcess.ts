@@ -1,9 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-
-/** Settings the app reads, removed from the environment a child app inherits (absent ones get stand-ins). */
-const APP_SETTINGS =
-  /^(AzureWebJobsStorage|STATUS_STORAGE|KEY_VAULT_URL|ALLOWED_UPSTREAM_HOSTS|UPSTREAM_RATE_LIMITS|POLL_SCHEDULE|AZURE_CLIENT_ID|IDENTITY_|MSI_|APPLICATIONINSIGHTS_|OTEL_|PORT$)/;
+import { APP_ENVIRONMENT } from '../../shared/config';
 
 export interface AppProcess {
   /** `http://127.0.0.1:PORT` */
@@ -52,7 +49,10 @@ export async function runAppUntilExit(
 }
 
 function spawnApp(settings: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !APP_SETTINGS.test(name)));
+  // Every setting the app reads is cleared: absent ones get stand-ins, as under `npm start` on a clean machine.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !APP_ENVIRONMENT.includes(name)),
+  );
   const root = path.resolve(__dirname, '../..');
   const child = spawn(process.execPath, [path.join(root, 'dist/dev/start.js'), '--port', '0'], {
     cwd: root,

@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -19,6 +19,9 @@ export interface Point {
 
 export interface MetricReaderForTests {
   provider: MeterProvider;
+  /** For the composition root (`ServiceOverrides.metrics`). */
+  meter: Meter;
+  flush(): Promise<void>;
   telemetry: Telemetry;
   /** Every data point recorded so far (cumulative). */
   collect(): Promise<Point[]>;
@@ -33,6 +36,8 @@ export function inMemoryMetrics(): MetricReaderForTests {
   });
   return {
     provider,
+    meter: provider.getMeter(METER_NAME),
+    flush: () => provider.forceFlush(),
     telemetry: createTelemetry(provider.getMeter(METER_NAME)),
     collect: async () => {
       exporter.reset();
