@@ -157,11 +157,13 @@ describe('metric export settings', () => {
 
   it('lists a bad connection string with the other settings problems, without echoing it', () => {
     // Act
-    const problems = problemsOf({
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      KEY_VAULT_URL: 'not a url',
-      APPLICATIONINSIGHTS_CONNECTION_STRING: 'secret-looking-garbage',
-    });
+    const problems = problemsOf(() =>
+      loadConfig({
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        KEY_VAULT_URL: 'not a url',
+        APPLICATIONINSIGHTS_CONNECTION_STRING: 'secret-looking-garbage',
+      }),
+    );
 
     // Assess
     expect(problems.map((p) => p.split(':')[0])).toEqual([
@@ -208,7 +210,7 @@ describe('metric export settings', () => {
     ['an export interval that is not a number', { OTEL_METRIC_EXPORT_INTERVAL: '1m' }, /whole number/],
   ])('refuses %s', (_, settings, message) => {
     // Act
-    const problems = problemsOf({ ...minimal, ...settings });
+    const problems = problemsOf(() => loadConfig({ ...minimal, ...settings }));
 
     // Assess
     expect(problems).toHaveLength(1);
