@@ -403,7 +403,14 @@ describe('function app settings', () => {
       [/__queueServiceUri$/, 'https://stcache01.queue.core.windows.net'],
       [/(__clientId|^AZURE_CLIENT_ID)$/, '00000000-0000-0000-0000-000000000001'],
       [/^KEY_VAULT_URL$/, 'https://kv-cache.vault.azure.net'],
-      [/^APPLICATIONINSIGHTS_/, 'InstrumentationKey=00000000-0000-0000-0000-000000000000'],
+      [
+        /^APPLICATIONINSIGHTS_CONNECTION_STRING$/,
+        'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+      ],
+      [
+        /^APPLICATIONINSIGHTS_AUTHENTICATION_STRING$/,
+        'ClientId=00000000-0000-0000-0000-000000000001;Authorization=AAD',
+      ],
     ];
     const env: Record<string, string> = {};
     for (const { key, value } of appSettings()) {
@@ -421,6 +428,10 @@ describe('function app settings', () => {
       clientId: '00000000-0000-0000-0000-000000000001',
     });
     expect(config.storage.kind).toBe('identity');
+    expect(config.telemetry).toMatchObject({
+      entraId: { clientId: '00000000-0000-0000-0000-000000000001' },
+      exportIntervalMs: 60_000,
+    });
   });
 
   it("the deployment's defaults are the code's defaults", () => {
