@@ -15,6 +15,8 @@ export interface PolicyOptions {
 
 export const MIN_POLL_INTERVAL_SECONDS = 10;
 export const DEFAULT_POLL_INTERVAL_SECONDS = 60;
+/** The largest due tolerance (SPEC §5): 2 s. */
+export const MAX_DUE_TOLERANCE_MS = 2_000;
 const UNAUTHORIZED_BACKOFF_MS = 15 * 60_000;
 const FORBIDDEN_BACKOFF_MS = 60 * 60_000;
 const QUOTA_FALLBACK_MS = 60 * 60_000;
@@ -53,6 +55,21 @@ export function backoffMs(
 
 function jitterMs(delayMs: number, random: RandomSource): number {
   return Math.floor(random() * Math.min(delayMs * 0.1, 30_000));
+}
+
+/**
+ * How long before its `nextCheckAt` a job may be polled (docs/spec.md §5): the smaller of 2 s and a tenth of its
+ * interval. A timer that fires a few milliseconds early must not push a job to the cycle after.
+ */
+export function dueToleranceMs(job: Pick<Job, 'pollIntervalSeconds'>): number {
+  const intervalMs = Math.max(job.pollIntervalSeconds, MIN_POLL_INTERVAL_SECONDS) * 1000;
+  return Math.min(MAX_DUE_TOLERANCE_MS, intervalMs / 10);
+}
+
+/** A job is due at `at` when its `nextCheckAt` falls before `at` plus its tolerance. */
+export function isDueAt(job: Job, at: Date): boolean {
+  const next = job.state.nextCheckAt === null ? NaN : Date.parse(job.state.nextCheckAt);
+  return Number.isFinite(next) && next <= at.getTime() + dueToleranceMs(job);
 }
 
 /** The state a job moves to after one poll outcome. */

@@ -9,7 +9,7 @@ import type { Telemetry } from '../telemetry';
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { JobAdapter, RateBudget, UpstreamResponse } from '../upstream/types';
 import { budgetFor, pauseResource, reserveSlots, spacingMs } from './budget';
-import { nextTransition } from './policy';
+import { isDueAt, MAX_DUE_TOLERANCE_MS, nextTransition } from './policy';
 
 export interface KeyProvider {
   /**
@@ -225,8 +225,9 @@ export class Poller {
       lostRaces: 0,
     };
     try {
-      const [due, resources] = await Promise.all([
-        store.listDue(started, {
+      const [listed, resources] = await Promise.all([
+        // Due within the largest tolerance; each job is then held to its own (docs/spec.md §5).
+        store.listDue(new Date(started.getTime() + MAX_DUE_TOLERANCE_MS), {
           limit: settings.cycleMaxJobs,
           abortSignal: signal,
           // One unreadable row or shard never stops the cycle: it is skipped, counted and logged.
@@ -241,6 +242,7 @@ export class Poller {
           return new Map<string, ResourceState>();
         }),
       ]);
+      const due = listed.filter((handle) => isDueAt(handle.job, started));
       report.due = due.length;
       const groups = new Map<string, PollHandle[]>();
       for (const handle of due) {
