@@ -1,0 +1,246 @@
+import type { Edm, TableEntity } from '@azure/data-tables';
+import { StatusCacheError } from '../errors';
+import {
+  JOB_ID_PATTERN,
+  JOB_STATUSES,
+  POLL_ERROR_CODES,
+  type HistoryEntry,
+  type Identity,
+  type Job,
+  type JobState,
+  type JobStatus,
+  type LastError,
+  type PollErrorCode,
+} from '../model';
+import { MAX_STRING_CHARS, RESOURCE_PARTITION } from './keys';
+import type { ResourceState } from './types';
+
+/* Entities: what a job, a history entry and a resource look like as Table rows, and back. */
+
+export type EntityValue = string | Edm<'Double'>;
+export type EntityProps = Record<string, EntityValue>;
+export type Row = Readonly<Record<string, unknown>>;
+
+export function double(value: number, field: string): Edm<'Double'> {
+  if (!Number.isFinite(value))
+    throw new StatusCacheError(`Cannot store ${field}: ${String(value)} is not a finite number`);
+  return { value, type: 'Double' };
+}
+
+export function text(value: string, field: string): string {
+  if (value.length > MAX_STRING_CHARS) {
+    throw new StatusCacheError(
+      `Cannot store ${field}: ${value.length} characters exceeds the Table limit of ${MAX_STRING_CHARS}`,
+    );
+  }
+  return value;
+}
+
+export function jobProps(job: Job, dueKey: string): EntityProps {
+  const s = job.state;
+  const p: EntityProps = {
+    id: job.id,
+    kind: text(job.kind, 'kind'),
+    endpoint: text(job.endpoint, 'endpoint'),
+    keySecretName: text(job.keySecretName, 'keySecretName'),
+    apiVersion: text(job.apiVersion, 'apiVersion'),
+    pollIntervalSeconds: double(job.pollIntervalSeconds, 'pollIntervalSeconds'),
+    identity: text(JSON.stringify(job.identity), 'identity'),
+    createdAt: job.createdAt,
+    status: s.status,
+    changedAt: s.changedAt,
+    consecutiveFailures: double(s.consecutiveFailures, 'consecutiveFailures'),
+    dueKey,
+  };
+  if (job.displayName !== undefined) p['displayName'] = text(job.displayName, 'displayName');
+  if (s.upstreamStatus !== null) p['upstreamStatus'] = text(s.upstreamStatus, 'upstreamStatus');
+  if (s.percentComplete !== undefined) p['percentComplete'] = double(s.percentComplete, 'percentComplete');
+  if (s.estimatedEndDateTime !== undefined)
+    p['estimatedEndDateTime'] = text(s.estimatedEndDateTime, 'estimatedEndDateTime');
+  if (s.message !== undefined) p['message'] = text(s.message, 'message');
+  if (s.upstream !== null) p['upstream'] = text(JSON.stringify(s.upstream), 'upstream');
+  if (s.upstreamUpdatedAt !== undefined)
+    p['upstreamUpdatedAt'] = text(s.upstreamUpdatedAt, 'upstreamUpdatedAt');
+  if (s.checkedAt !== null) p['checkedAt'] = text(s.checkedAt, 'checkedAt');
+  if (s.nextCheckAt !== null) p['nextCheckAt'] = text(s.nextCheckAt, 'nextCheckAt');
+  if (s.lastError !== null) p['lastError'] = text(JSON.stringify(s.lastError), 'lastError');
+  return p;
+}
+
+export function historyProps(entry: HistoryEntry): EntityProps {
+  const p: EntityProps = { status: entry.status, at: text(entry.at, 'history.at') };
+  if (entry.upstreamStatus !== null)
+    p['upstreamStatus'] = text(entry.upstreamStatus, 'history.upstreamStatus');
+  if (entry.percentComplete !== undefined)
+    p['percentComplete'] = double(entry.percentComplete, 'history.percentComplete');
+  return p;
+}
+
+export function entity(partitionKey: string, rowKey: string, props: EntityProps): TableEntity<EntityProps> {
+  return { ...props, partitionKey, rowKey };
+}
+
+export class RowReader {
+  constructor(
+    private readonly row: Row,
+    private readonly where: string,
+  ) {}
+
+  private invalid(name: string): StatusCacheError {
+    return new StatusCacheError(`Stored entity ${this.where} has a missing or invalid '${name}'`);
+  }
+
+  string(name: string): string {
+    const v = this.row[name];
+    if (typeof v !== 'string') throw this.invalid(name);
+    return v;
+  }
+
+  optionalString(name: string): string | undefined {
+    const v = this.row[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw this.invalid(name);
+    return v;
+  }
+
+  number(name: string): number {
+    const v = this.row[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw this.invalid(name);
+    return v;
+  }
+
+  optionalNumber(name: string): number | undefined {
+    const v = this.row[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw this.invalid(name);
+    return v;
+  }
+
+  status(name: string): JobStatus {
+    const v = this.string(name);
+    const status = JOB_STATUSES.find((s) => s === v);
+    if (status === undefined) throw this.invalid(name);
+    return status;
+  }
+
+  json<T>(name: string, guard: (value: unknown) => value is T): T | undefined {
+    const raw = this.optionalString(name);
+    if (raw === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw this.invalid(name);
+    }
+    if (!guard(parsed)) throw this.invalid(name);
+    return parsed;
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isIdentity(value: unknown): value is Identity {
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function isPollErrorCode(value: unknown): value is PollErrorCode {
+  return POLL_ERROR_CODES.some((c) => c === value);
+}
+
+function isLastError(value: unknown): value is LastError {
+  if (!isRecord(value)) return false;
+  const { code, message, httpStatus, upstreamCode, at, retryAt } = value;
+  return (
+    isPollErrorCode(code) &&
+    typeof message === 'string' &&
+    typeof at === 'string' &&
+    (httpStatus === undefined || typeof httpStatus === 'number') &&
+    (upstreamCode === undefined || typeof upstreamCode === 'string') &&
+    (retryAt === undefined || typeof retryAt === 'string')
+  );
+}
+
+function toLastError(value: LastError): LastError {
+  const out: LastError = { code: value.code, message: value.message, at: value.at };
+  if (value.httpStatus !== undefined) out.httpStatus = value.httpStatus;
+  if (value.upstreamCode !== undefined) out.upstreamCode = value.upstreamCode;
+  if (value.retryAt !== undefined) out.retryAt = value.retryAt;
+  return out;
+}
+
+export interface JobRow {
+  job: Job;
+  dueKey: string | undefined;
+}
+
+export function parseJobRow(row: Row, where: string): JobRow {
+  const r = new RowReader(row, where);
+  const id = r.string('id');
+  if (!JOB_ID_PATTERN.test(id)) throw new StatusCacheError(`Stored entity ${where} has an invalid 'id'`);
+  const state: JobState = {
+    status: r.status('status'),
+    upstreamStatus: r.optionalString('upstreamStatus') ?? null,
+    upstream: r.json('upstream', isRecord) ?? null,
+    checkedAt: r.optionalString('checkedAt') ?? null,
+    changedAt: r.string('changedAt'),
+    nextCheckAt: r.optionalString('nextCheckAt') ?? null,
+    lastError: null,
+    consecutiveFailures: r.number('consecutiveFailures'),
+  };
+  const percentComplete = r.optionalNumber('percentComplete');
+  if (percentComplete !== undefined) state.percentComplete = percentComplete;
+  const estimatedEndDateTime = r.optionalString('estimatedEndDateTime');
+  if (estimatedEndDateTime !== undefined) state.estimatedEndDateTime = estimatedEndDateTime;
+  const message = r.optionalString('message');
+  if (message !== undefined) state.message = message;
+  const upstreamUpdatedAt = r.optionalString('upstreamUpdatedAt');
+  if (upstreamUpdatedAt !== undefined) state.upstreamUpdatedAt = upstreamUpdatedAt;
+  const lastError = r.json('lastError', isLastError);
+  if (lastError !== undefined) state.lastError = toLastError(lastError);
+
+  const job: Job = {
+    id,
+    kind: r.string('kind'),
+    endpoint: r.string('endpoint'),
+    keySecretName: r.string('keySecretName'),
+    apiVersion: r.string('apiVersion'),
+    pollIntervalSeconds: r.number('pollIntervalSeconds'),
+    identity: { ...(r.json('identity', isIdentity) ?? {}) },
+    createdAt: r.string('createdAt'),
+    state,
+  };
+  const displayName = r.optionalString('displayName');
+  if (displayName !== undefined) job.displayName = displayName;
+  const dueKey = r.optionalString('dueKey');
+  return { job, dueKey: dueKey === undefined || dueKey === '' ? undefined : dueKey };
+}
+
+export function parseHistoryRow(row: Row, where: string): HistoryEntry {
+  const r = new RowReader(row, where);
+  const entry: HistoryEntry = {
+    status: r.status('status'),
+    upstreamStatus: r.optionalString('upstreamStatus') ?? null,
+    at: r.string('at'),
+  };
+  const percentComplete = r.optionalNumber('percentComplete');
+  if (percentComplete !== undefined) entry.percentComplete = percentComplete;
+  return entry;
+}
+
+export function parseResourceRow(row: Row, rowKey: string): ResourceState {
+  const r = new RowReader(row, `${RESOURCE_PARTITION}/${rowKey}`);
+  const state: ResourceState = { resource: r.string('resource') };
+  const nextSlotAt = r.optionalString('nextSlotAt');
+  if (nextSlotAt !== undefined) state.nextSlotAt = nextSlotAt;
+  const pausedUntil = r.optionalString('pausedUntil');
+  if (pausedUntil !== undefined) state.pausedUntil = pausedUntil;
+  const pauseCode = r.optionalString('pauseCode');
+  if (pauseCode !== undefined) state.pauseCode = pauseCode;
+  const pauseMessage = r.optionalString('pauseMessage');
+  if (pauseMessage !== undefined) state.pauseMessage = pauseMessage;
+  const etag = r.optionalString('etag');
+  if (etag !== undefined) state.etag = etag;
+  return state;
+}
