@@ -9,13 +9,12 @@
  * Lower bound of a cycle of J due jobs over R resources of budget b calls/s each, upstream latency L, at most C
  * calls in flight per resource: max(J ÷ (R·b), J·L ÷ (R·C)).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../dev/azurite';
 import { startIdentityEndpoint, type IdentityEndpoint } from '../dev/identityStandIn';
 import { startKeyVault, type KeyVaultStandIn } from '../dev/keyVaultStandIn';
 import { startTrafficProxy, type TrafficProxy } from '../dev/trafficProxy';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../dev/upstreamSimulator';
+import { MAX_IN_FLIGHT_PER_RESOURCE } from '../shared/poller/cycle';
 import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
 import type { Job } from '../shared/model';
 import { childCpuUs, figure, seedJobs, startService, type BenchOptions, type Figure } from './common';
@@ -26,12 +25,9 @@ const MB = 1024 * 1024;
 /** A call whose arrival is this close to a window edge is judged by its slot, not by its jitter. */
 const WINDOW_JITTER_MS = 25;
 
-/** The poller's per-resource concurrency (MAX_IN_FLIGHT_PER_RESOURCE in shared/poller/poller.ts; not exported). */
+/** The poller's per-resource concurrency. */
 export function maxInFlightPerResource(): number {
-  const compiled = readFileSync(path.join(__dirname, '..', 'shared', 'poller', 'poller.js'), 'utf8');
-  const m = /MAX_IN_FLIGHT_PER_RESOURCE = (\d+)/.exec(compiled);
-  if (!m) throw new Error('MAX_IN_FLIGHT_PER_RESOURCE not found in shared/poller/poller.js');
-  return Number(m[1]);
+  return MAX_IN_FLIGHT_PER_RESOURCE;
 }
 
 interface RigOptions {

@@ -1,0 +1,16 @@
+import type { Job } from '../model';
+import type { RateBudget } from '../upstream/types';
+import type { PollerDeps } from './deps';
+import type { JobPoll } from './jobPoll';
+
+/** What a cycle, a refresh and a queue worker share: the dependencies, the per-job poll, the pauses met. */
+export interface PollContext {
+  deps: PollerDeps;
+  /** Pauses (resource → until, ms) met by any cycle or refresh of this process. */
+  pauses: Map<string, number>;
+  jobs: JobPoll;
+  /** The budget key of a job: its endpoint's host (and port), or a key of its own for a refused endpoint. */
+  resourceOf(job: Job): string;
+  /** The resource's configured budget, else the strictest default of the kinds of `jobs`. */
+  budgetOf(resource: string, jobs: readonly Job[]): RateBudget;
+}

@@ -1,0 +1,72 @@
+import { reserveSlots, spacingMs } from './budget';
+import type { PollContext } from './context';
+import { JobNotFoundError, ResourceBusyError } from './errors';
+import { ResourceGate } from './gate';
+import type { Job } from '../model';
+import { queueOf, type SlotSource } from './slots';
+
+/** Longest a refresh waits for its budget slot before answering 429. */
+const REFRESH_MAX_WAIT_MS = 5_000;
+
+/** Polls one job now, through the same budget (SPEC §7 refresh). */
+export async function pollNow(
+  ctx: PollContext,
+  id: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<Job> {
+  const { store, clock, settings } = ctx.deps;
+  const handle = await store.getForPoll(id, options);
+  if (!handle) throw new JobNotFoundError(`Job ${id} does not exist.`);
+  const resource = ctx.resourceOf(handle.job);
+  const budget = ctx.budgetOf(resource, [handle.job]);
+  const knownPause = ctx.pauses.get(resource) ?? 0;
+  if (knownPause > clock.now().getTime())
+    throw new ResourceBusyError(resource, new Date(knownPause), clock.now());
+  const reservation = await reserveSlots(
+    store,
+    clock,
+    resource,
+    budget,
+    1,
+    clock.now().getTime() + REFRESH_MAX_WAIT_MS,
+    options.abortSignal ? { abortSignal: options.abortSignal } : {},
+  );
+  const slot = reservation.slots[0];
+  if (slot === undefined)
+    throw new ResourceBusyError(
+      resource,
+      'retryAt' in reservation ? reservation.retryAt : clock.now(),
+      clock.now(),
+    );
+  const slots = queueOf([slot]);
+  // A 401 retry takes one more slot of the same budget.
+  const retrySlots: SlotSource = async (notBefore) =>
+    (await slots(notBefore)) ??
+    (
+      await reserveSlots(store, clock, resource, budget, 1, clock.now().getTime() + REFRESH_MAX_WAIT_MS, {
+        ...(notBefore !== undefined ? { notBefore } : {}),
+      })
+    ).slots[0];
+  const signal = AbortSignal.any([
+    ...(options.abortSignal ? [options.abortSignal] : []),
+    AbortSignal.timeout(REFRESH_MAX_WAIT_MS + 2 * settings.upstreamTimeoutMs),
+  ]);
+  const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, spacingMs(budget));
+  const result = await ctx.jobs.poll(
+    handle,
+    resource,
+    { slots, retrySlots },
+    signal,
+    gate,
+    Number.POSITIVE_INFINITY,
+  );
+  if (result.outcome === 'deleted') throw new JobNotFoundError(`Job ${id} does not exist.`);
+  if (result.job) return result.job;
+  if (result.outcome === 'aborted') {
+    const pausedUntil = await gate.pausedNow(signal).catch(() => undefined);
+    if (pausedUntil !== undefined) throw new ResourceBusyError(resource, new Date(pausedUntil), clock.now());
+  }
+  const latest = await store.get(id, options);
+  if (!latest) throw new JobNotFoundError(`Job ${id} does not exist.`);
+  return latest;
+}
