@@ -9,6 +9,7 @@ import { getJobStatus } from './getJobStatus';
 import { health } from './health';
 import { listJobs } from './listJobs';
 import { openApi } from './openapi';
+import { pollJob } from './pollJob';
 import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
@@ -29,4 +30,5 @@ export const functionTable: readonly FunctionDefinition[] = [
   health,
   openApi,
   pollJobs,
+  pollJob,
 ];

@@ -396,8 +396,21 @@ const PERIODS: Record<string, number> = {
   m: 60_000,
   h: 3_600_000,
   hour: 3_600_000,
+  day: 86_400_000,
+  d: 86_400_000,
+  /** A month of 30 days. */
+  month: 30 * 86_400_000,
 };
 
+/** `N/unit`: a count and its period (ms), or undefined. */
+function parseRate(text: string): { calls: number; periodMs: number } | undefined {
+  const match = /^(\d+)\/([a-z]+)$/.exec(text);
+  const periodMs = match ? PERIODS[match[2]!] : undefined;
+  const calls = match ? Number(match[1]) : 0;
+  return periodMs !== undefined && calls >= 1 ? { calls, periodMs } : undefined;
+}
+
+/** `host[:port]=N/unit` with an optional long-period allowance `+N/unit` (e.g. `=20/min+3000/month`). */
 function parseRateLimits(value: string | undefined, problems: string[]): Map<string, RateBudget> {
   const limits = new Map<string, RateBudget>();
   if (!value) return limits;
@@ -405,16 +418,25 @@ function parseRateLimits(value: string | undefined, problems: string[]): Map<str
     .split(',')
     .map((v) => v.trim())
     .filter(Boolean)) {
-    const match = /^([A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9a-fA-F:]+\](?::\d{1,5})?)=(\d+)\/([a-z]+)$/.exec(item);
-    const periodMs = match ? PERIODS[match[3]!] : undefined;
-    const calls = match ? Number(match[2]) : 0;
-    if (!match || periodMs === undefined || calls < 1) {
+    const match = /^([A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9a-fA-F:]+\](?::\d{1,5})?)=([^+]+)(?:\+(.+))?$/.exec(
+      item,
+    );
+    const rate = match ? parseRate(match[2]!) : undefined;
+    const allowance = match?.[3] !== undefined ? parseRate(match[3]) : undefined;
+    if (!match || !rate || (match[3] !== undefined && !allowance)) {
       problems.push(
-        `UPSTREAM_RATE_LIMITS: '${item}' must look like host[:port]=N/s, N/min or N/h with N >= 1`,
+        `UPSTREAM_RATE_LIMITS: '${item}' must look like host[:port]=N/s, N/min or N/h with N >= 1, ` +
+          'optionally followed by a long-period allowance such as +3000/day or +3000/month',
       );
       continue;
     }
-    limits.set(match[1]!.toLowerCase(), { calls, periodMs });
+    if (allowance && allowance.periodMs <= rate.periodMs) {
+      problems.push(
+        `UPSTREAM_RATE_LIMITS: '${item}': the allowance after '+' must be over a longer period than the rate`,
+      );
+      continue;
+    }
+    limits.set(match[1]!.toLowerCase(), { ...rate, ...(allowance ? { allowance } : {}) });
   }
   return limits;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock';
-import type { ResourceState, JobStore } from '../store/types';
+import { randomBytes } from 'node:crypto';
+import type { JobStore, ResourceClaim, ResourceState } from '../store/types';
 import type { RateBudget } from '../upstream/types';
 
 /**
@@ -15,7 +16,18 @@ export const BUDGET_SAFETY_MARGIN = 0.02;
  * slot (`nextSlotAt`) lives in the resource's row and is reserved with an ETag-conditional write.
  */
 export function spacingMs(budget: RateBudget): number {
-  return (budget.periodMs / budget.calls) * (1 + BUDGET_SAFETY_MARGIN);
+  const short = budget.periodMs / budget.calls;
+  // A long-period allowance (docs/spec.md §5) spreads the calls evenly over its period.
+  const long = budget.allowance ? budget.allowance.periodMs / budget.allowance.calls : 0;
+  return Math.max(short, long) * (1 + BUDGET_SAFETY_MARGIN);
+}
+
+/**
+ * How late a call may start after its slot and still keep every window within its budget: calls `spacingMs`
+ * apart leave `BUDGET_SAFETY_MARGIN` of the shortest period free; half of it is kept for arrival jitter.
+ */
+export function lateAllowanceMs(budget: RateBudget): number {
+  return (budget.periodMs * BUDGET_SAFETY_MARGIN) / 2;
 }
 
 /** The configured budget for a resource, else the strictest default of the kinds that use it. */
@@ -33,20 +45,66 @@ export interface Reservation {
   /** Slot times (ms since epoch), in order; may be empty. */
   slots: number[];
   state: ResourceState;
+  /** With `claim`: the jobs claimed, in the order of `slots` (one slot each). */
+  claimed: ClaimedSlot[];
+  /** With `claim`: jobs left out because another holder's claim on them is in force. */
+  heldElsewhere: number;
 }
 
 /** The resource is paused (429 / quota) or its budget has no slot soon enough. */
 export interface Unavailable {
   slots: [];
   state: ResourceState;
+  claimed: [];
+  heldElsewhere: number;
   /** When a call could next be made. */
   retryAt: Date;
   reason: 'paused' | 'budget';
 }
 
+/** A job to claim with its slot: its id and its nextCheckAt (ms). */
+export interface ClaimCandidate {
+  jobId: string;
+  due: number;
+}
+
+export interface ClaimedSlot {
+  jobId: string;
+  slot: number;
+  claim: ResourceClaim;
+}
+
+export interface ClaimRequest {
+  /** Jobs in the order they should get slots (oldest first). */
+  jobs: readonly ClaimCandidate[];
+  /** Expiry of the claim of a job given `slot`. */
+  until: (slot: number) => number;
+}
+
+/** A new holder's token: 12 base-36 characters. */
+export function newClaimToken(): string {
+  return (randomBytes(8).readBigUInt64BE() % 36n ** 12n).toString(36).padStart(12, '0');
+}
+
+/** The claim in force on `job`, if any, and not `token`'s own. */
+export function claimOn(
+  state: ResourceState | undefined,
+  job: ClaimCandidate,
+  now: number,
+  token?: string,
+): ResourceClaim | undefined {
+  return state?.claims?.find(
+    (c) => c.jobId === job.jobId && c.due === job.due && c.until > now && c.token !== token,
+  );
+}
+
 /**
  * Reserves up to `count` slots no later than `latestSlotAt` (ms), none before `notBefore` (ms). Conditional on the
  * row's ETag; a lost race re-reads and tries again (a few times), so two writers never get the same slot.
+ *
+ * With `claim`, each slot goes to one of `claim.jobs` (oldest first) that no other holder has claimed, and the
+ * claims are written in the same conditional write: so a due job is claimed by exactly one cycle, refresh or
+ * worker, at no Table transaction of its own. Expired claims are dropped from the row.
  */
 export async function reserveSlots(
   store: JobStore,
@@ -55,25 +113,92 @@ export async function reserveSlots(
   budget: RateBudget,
   count: number,
   latestSlotAt: number,
-  options: { known?: ResourceState; abortSignal?: AbortSignal; notBefore?: number } = {},
+  options: {
+    known?: ResourceState;
+    abortSignal?: AbortSignal;
+    notBefore?: number;
+    claim?: ClaimRequest;
+  } = {},
 ): Promise<Reservation | Unavailable> {
-  const { known, abortSignal, notBefore = 0 } = options;
+  const { known, abortSignal, notBefore = 0, claim } = options;
   const spacing = spacingMs(budget);
   let state = known ?? (await store.getResourceState(resource, { abortSignal })) ?? { resource };
+  let heldElsewhere = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
     const now = clock.now().getTime();
     const pausedUntil = state.pausedUntil ? Date.parse(state.pausedUntil) : NaN;
-    if (pausedUntil > now) return { slots: [], state, retryAt: new Date(pausedUntil), reason: 'paused' };
+    if (pausedUntil > now)
+      return {
+        slots: [],
+        claimed: [],
+        heldElsewhere: 0,
+        state,
+        retryAt: new Date(pausedUntil),
+        reason: 'paused',
+      };
+    const free = claim ? claim.jobs.filter((job) => !claimOn(state, job, now)) : [];
+    heldElsewhere = claim ? claim.jobs.length - free.length : 0;
+    const wanted = claim ? Math.min(count, free.length) : count;
     const first = Math.max(now, notBefore, state.nextSlotAt ? Date.parse(state.nextSlotAt) || 0 : 0);
     const fit = first <= latestSlotAt ? Math.floor((latestSlotAt - first) / spacing) + 1 : 0;
-    const n = Math.min(count, fit);
-    if (n <= 0) return { slots: [], state, retryAt: new Date(first), reason: 'budget' };
+    const n = Math.min(wanted, fit);
+    if (n <= 0)
+      return {
+        slots: [],
+        claimed: [],
+        heldElsewhere,
+        state,
+        retryAt: new Date(first),
+        reason: 'budget',
+      };
     const slots = Array.from({ length: n }, (_, i) => first + i * spacing);
-    const next: ResourceState = { ...state, nextSlotAt: new Date(first + n * spacing).toISOString() };
-    if (await store.saveResourceState(next, { abortSignal })) return { slots, state: next };
+    const token = newClaimToken();
+    const claimed: ClaimedSlot[] = claim
+      ? slots.map((slot, i) => {
+          const job = free[i]!;
+          return { jobId: job.jobId, slot, claim: { ...job, until: claim.until(slot), token } };
+        })
+      : [];
+    const kept = (state.claims ?? []).filter((c) => c.until > now);
+    const claims = [...kept, ...claimed.map((c) => c.claim)];
+    const next: ResourceState = {
+      ...state,
+      nextSlotAt: new Date(first + n * spacing).toISOString(),
+      ...(claims.length > 0 || state.claims ? { claims } : {}),
+    };
+    if (await store.saveResourceState(next, { abortSignal }))
+      return { slots, state: next, claimed, heldElsewhere };
     state = (await store.getResourceState(resource, { abortSignal })) ?? { resource };
   }
-  return { slots: [], state, retryAt: new Date(clock.now().getTime() + spacing), reason: 'budget' };
+  return {
+    slots: [],
+    claimed: [],
+    heldElsewhere,
+    state,
+    retryAt: new Date(clock.now().getTime() + spacing),
+    reason: 'budget',
+  };
+}
+
+/**
+ * Drops claims (`token`'s, on `jobIds`) so their jobs are due again at once: a hand-off that could not be sent.
+ * Best effort: a claim that cannot be dropped expires.
+ */
+export async function releaseClaims(
+  store: JobStore,
+  resource: string,
+  token: string,
+  jobIds: ReadonlySet<string>,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<boolean> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const state = await store.getResourceState(resource, options);
+    if (!state?.claims) return true;
+    const claims = state.claims.filter((c) => !(c.token === token && jobIds.has(c.jobId)));
+    if (claims.length === state.claims.length) return true;
+    if (await store.saveResourceState({ ...state, claims }, options)) return true;
+  }
+  return false;
 }
 
 /** Pauses a resource until `until` (never shortens an existing pause). */

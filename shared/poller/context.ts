@@ -1,6 +1,7 @@
 import type { Job } from '../model';
 import type { RateBudget } from '../upstream/types';
 import type { PollerDeps } from './deps';
+import type { ResourceGate } from './gate';
 import type { JobPoll } from './jobPoll';
 
 /** What a cycle, a refresh and a queue worker share: the dependencies, the per-job poll, the pauses met. */
@@ -13,4 +14,6 @@ export interface PollContext {
   resourceOf(job: Job): string;
   /** The resource's configured budget, else the strictest default of the kinds of `jobs`. */
   budgetOf(resource: string, jobs: readonly Job[]): RateBudget;
+  /** The process's gate of a resource for queue workers (pause state read before its first call). */
+  gateOf(resource: string, spacingMs: number): ResourceGate;
 }

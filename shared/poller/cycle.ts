@@ -4,11 +4,16 @@ import { reserveSlots, spacingMs } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs, type CycleReport } from './deps';
 import { ResourceGate } from './gate';
+import { handOff } from './handOff';
 import { isDueAt, MAX_DUE_TOLERANCE_MS } from './policy';
 import { queueOf, type SlotSource } from './slots';
 
 /** Most calls in flight to one resource at once. */
 export const MAX_IN_FLIGHT_PER_RESOURCE = 16;
+/** The hand-off horizon without a setting: the default poll schedule's period (every minute). */
+const DEFAULT_HAND_OFF_HORIZON_MS = 60_000;
+/** How late after its slot a queue worker may still start its call (the queue delivers with some delay). */
+export const HAND_OFF_LATE_MS = 10_000;
 
 /** Why a cycle stopped early. */
 class CycleDeadlineError extends Error {
@@ -52,6 +57,8 @@ export async function runCycle(
     skippedPaused: 0,
     deferred: 0,
     lostRaces: 0,
+    claimedElsewhere: 0,
+    handedOff: 0,
   };
   try {
     const [listed, resources] = await Promise.all([
@@ -87,8 +94,7 @@ export async function runCycle(
           resource,
           handles,
           resources.get(resource),
-          lastCallAt,
-          started,
+          { started, deadline, lastCallAt },
           signal,
           report,
         ).catch((e: unknown) => {
@@ -128,17 +134,21 @@ export async function runCycle(
   return report;
 }
 
+/**
+ * One resource's due jobs: claim them with slots up to the hand-off horizon (one conditional write), poll those
+ * inside the call window, hand the others to the queue with their slot.
+ */
 async function pollResource(
   ctx: PollContext,
   resource: string,
   handles: PollHandle[],
   known: ResourceState | undefined,
-  lastCallAt: number,
-  cycleStartedAt: Date,
+  window: { started: Date; deadline: number; lastCallAt: number },
   signal: AbortSignal,
   report: CycleReport,
 ): Promise<void> {
-  const { store, clock, logger } = ctx.deps;
+  const { store, clock, logger, settings, queue: pollQueue } = ctx.deps;
+  const { started, deadline, lastCallAt } = window;
   const budget = ctx.budgetOf(
     resource,
     handles.map((h) => h.job),
@@ -148,17 +158,43 @@ async function pollResource(
     report.skippedPaused += handles.length;
     return;
   }
-  const reservation = await reserveSlots(store, clock, resource, budget, handles.length, lastCallAt, {
+  // With a queue, slots up to the next cycle are reserved: the budget after the call window is not lost.
+  const horizon = pollQueue
+    ? Math.max(lastCallAt, started.getTime() + (settings.handOffHorizonMs ?? DEFAULT_HAND_OFF_HORIZON_MS))
+    : lastCallAt;
+  const handOffGraceMs =
+    settings.upstreamTimeoutMs + writeMarginMs(settings.cycleDeadlineMs) + HAND_OFF_LATE_MS;
+  const reservation = await reserveSlots(store, clock, resource, budget, handles.length, horizon, {
     ...(known ? { known } : {}),
     abortSignal: signal,
+    claim: {
+      jobs: handles.map((h) => ({ jobId: h.job.id, due: dueOf(h) })),
+      // Inside the window the cycle holds its jobs until its deadline; a worker until a little after its slot.
+      until: (slot) => (slot <= lastCallAt ? deadline : slot + handOffGraceMs),
+    },
   });
+  report.claimedElsewhere += reservation.heldElsewhere;
   if ('reason' in reservation && reservation.reason === 'paused') {
-    report.skippedPaused += handles.length;
+    report.skippedPaused += handles.length - reservation.heldElsewhere;
     return;
   }
-  report.deferred += Math.max(0, handles.length - reservation.slots.length);
-  const queue = handles.slice(0, reservation.slots.length);
-  const slots = queueOf(reservation.slots);
+  report.deferred += handles.length - reservation.heldElsewhere - reservation.claimed.length;
+  const byId = new Map(handles.map((h) => [h.job.id, h]));
+  const inWindow = reservation.claimed.filter((c) => c.slot <= lastCallAt);
+  const later = reservation.claimed.filter((c) => c.slot > lastCallAt);
+  const handingOff = handOff(ctx, resource, later, signal).then(
+    ({ sent, failed }) => {
+      report.handedOff += sent;
+      report.deferred += failed;
+      if (failed > 0) report.errors++;
+    },
+    (e: unknown) => {
+      report.errors++;
+      logger.error('hand-off failed', { resource, error: describeError(e) });
+    },
+  );
+  const queue = inWindow.map((c) => byId.get(c.jobId)!);
+  const slots = queueOf(inWindow.map((c) => c.slot));
   // A 401 retry takes one more slot of the same budget: a spare one, else a new reservation in this cycle.
   const retrySlots: SlotSource = async (notBefore) =>
     (await slots(notBefore)) ??
@@ -180,7 +216,7 @@ async function pollResource(
           signal,
           gate,
           lastCallAt,
-          cycleStartedAt,
+          started,
         );
         if (result.outcome === 'applied') report.polled++;
         if (result.outcome === 'lostRace') report.lostRaces++;
@@ -195,5 +231,11 @@ async function pollResource(
     }
   };
   const workers = Math.min(MAX_IN_FLIGHT_PER_RESOURCE, queue.length);
-  await Promise.all(Array.from({ length: workers }, worker));
+  await Promise.all([handingOff, ...Array.from({ length: workers }, worker)]);
+}
+
+/** The job's nextCheckAt (ms), the due time a claim is on; 0 for a job with none (a refresh of a finished job). */
+export function dueOf(handle: PollHandle): number {
+  const next = handle.job.state.nextCheckAt === null ? NaN : Date.parse(handle.job.state.nextCheckAt);
+  return Number.isFinite(next) ? next : 0;
 }

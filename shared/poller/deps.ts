@@ -1,5 +1,6 @@
 import type { Clock, RandomSource } from '../clock';
 import type { Logger } from '../logger';
+import type { PollQueue } from '../queue/types';
 import type { Telemetry } from '../telemetry';
 import type { CycleSummary, JobStore } from '../store/types';
 import type { JobAdapter, RateBudget, UpstreamResponse } from '../upstream/types';
@@ -33,6 +34,8 @@ export interface PollerDeps {
    * and @opentelemetry/api should not.
    */
   telemetry?: Telemetry;
+  /** The `polls` queue: without it, a cycle reserves no slot after its call window (nothing is handed off). */
+  queue?: PollQueue;
   settings: {
     allowedUpstreamOrigins: readonly string[];
     rateLimits: ReadonlyMap<string, RateBudget>;
@@ -40,6 +43,11 @@ export interface PollerDeps {
     cycleDeadlineMs: number;
     cycleMaxJobs: number;
     idleIntervalMs: number;
+    /**
+     * How far ahead of its start a cycle reserves slots (and hands the jobs after its call window to the queue):
+     * the period of the poll schedule, so that one cycle's reservations reach the next cycle. Default 60 s.
+     */
+    handOffHorizonMs?: number;
   };
 }
 
@@ -48,6 +56,10 @@ export interface CycleReport extends CycleSummary {
   skippedPaused: number;
   deferred: number;
   lostRaces: number;
+  /** Due jobs claimed by another cycle, refresh or worker: left to it. */
+  claimedElsewhere: number;
+  /** Jobs handed to the `polls` queue with their slot. */
+  handedOff: number;
 }
 
 /** Time kept at the end of a cycle to store the outcome of its last calls: the last call starts before it. */

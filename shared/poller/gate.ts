@@ -30,7 +30,8 @@ export class ResourceGate {
     private readonly spacingMs: number,
   ) {
     this.pausedUntil = pausedUntilOf(state);
-    this.readAt = clock.now().getTime();
+    // Without a state in hand, the row is read before the first call.
+    this.readAt = state ? clock.now().getTime() : Number.NEGATIVE_INFINITY;
     // A row read per call would cost a Table transaction per call on a fast budget: every 20 calls at most.
     this.recheckMs = Math.max(PAUSE_RECHECK_MS, 20 * spacingMs);
   }

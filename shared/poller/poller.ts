@@ -8,7 +8,9 @@ import type { PollContext } from './context';
 import { runCycle } from './cycle';
 import type { CycleReport, PollerDeps } from './deps';
 import { JobPoll } from './jobPoll';
+import { ResourceGate } from './gate';
 import { pollNow } from './refresh';
+import { pollQueued, type QueuedOutcome } from './worker';
 
 export {
   writeMarginMs,
@@ -18,6 +20,7 @@ export {
   type PollerDeps,
 } from './deps';
 export { JobNotFoundError, ResourceBusyError } from './errors';
+export type { QueuedOutcome } from './worker';
 
 /**
  * The poller (docs/spec.md §5): the cycle (./cycle.ts), a refresh (./refresh.ts), both through the same per-job
@@ -30,6 +33,8 @@ export class Poller {
     private readonly deps: PollerDeps,
     /** Pauses (resource → until, ms) met by any cycle or refresh of this process. */
     private readonly pauses = new Map<string, number>(),
+    /** Queue workers' gates, one per resource, shared by the messages this process handles. */
+    private readonly gates = new Map<string, ResourceGate>(),
   ) {
     this.context = {
       deps,
@@ -37,16 +42,35 @@ export class Poller {
       jobs: new JobPoll(deps),
       resourceOf: (job) => this.resourceOf(job),
       budgetOf: (resource, jobs) => this.budgetOf(resource, jobs),
+      gateOf: (resource, spacing) => {
+        let gate = this.gates.get(resource);
+        if (!gate) {
+          gate = new ResourceGate(resource, undefined, deps.store, deps.clock, pauses, spacing);
+          this.gates.set(resource, gate);
+        }
+        return gate;
+      },
     };
   }
 
   /** The same poller, logging to `logger` (an invocation context). */
   withLogger(logger: Logger): Poller {
-    return new Poller({ ...this.deps, logger }, this.pauses);
+    return new Poller({ ...this.deps, logger }, this.pauses, this.gates);
   }
 
   runCycle(options: { abortSignal?: AbortSignal } = {}): Promise<CycleReport> {
     return runCycle(this.context, options);
+  }
+
+  /**
+   * Polls the job of one `polls` message at its slot (the queue-triggered function `pollJob`). Throws only when
+   * the message should be delivered again.
+   */
+  pollQueued(
+    message: unknown,
+    options: { dequeueCount?: number; abortSignal?: AbortSignal } = {},
+  ): Promise<QueuedOutcome> {
+    return pollQueued(this.context, message, options);
   }
 
   /** Polls one job now, through the same budget (docs/spec.md §7 refresh). */

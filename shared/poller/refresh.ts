@@ -1,4 +1,5 @@
-import { reserveSlots, spacingMs } from './budget';
+import { claimOn, reserveSlots, spacingMs } from './budget';
+import { dueOf } from './cycle';
 import type { PollContext } from './context';
 import { JobNotFoundError, ResourceBusyError } from './errors';
 import { ResourceGate } from './gate';
@@ -22,6 +23,9 @@ export async function pollNow(
   const knownPause = ctx.pauses.get(resource) ?? 0;
   if (knownPause > clock.now().getTime())
     throw new ResourceBusyError(resource, new Date(knownPause), clock.now());
+  // The refresh claims its call like a cycle: a job a cycle or worker holds is not called twice.
+  const candidate = { jobId: handle.job.id, due: dueOf(handle) };
+  const holdMs = REFRESH_MAX_WAIT_MS + 2 * settings.upstreamTimeoutMs;
   const reservation = await reserveSlots(
     store,
     clock,
@@ -29,15 +33,20 @@ export async function pollNow(
     budget,
     1,
     clock.now().getTime() + REFRESH_MAX_WAIT_MS,
-    options.abortSignal ? { abortSignal: options.abortSignal } : {},
+    {
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+      claim: { jobs: [candidate], until: () => clock.now().getTime() + holdMs },
+    },
   );
   const slot = reservation.slots[0];
-  if (slot === undefined)
+  if (slot === undefined) {
+    const held = claimOn(reservation.state, candidate, clock.now().getTime());
     throw new ResourceBusyError(
       resource,
-      'retryAt' in reservation ? reservation.retryAt : clock.now(),
+      held ? new Date(held.until) : 'retryAt' in reservation ? reservation.retryAt : clock.now(),
       clock.now(),
     );
+  }
   const slots = queueOf([slot]);
   // A 401 retry takes one more slot of the same budget.
   const retrySlots: SlotSource = async (notBefore) =>
@@ -49,7 +58,7 @@ export async function pollNow(
     ).slots[0];
   const signal = AbortSignal.any([
     ...(options.abortSignal ? [options.abortSignal] : []),
-    AbortSignal.timeout(REFRESH_MAX_WAIT_MS + 2 * settings.upstreamTimeoutMs),
+    AbortSignal.timeout(holdMs),
   ]);
   const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, spacingMs(budget));
   const result = await ctx.jobs.poll(

@@ -12,6 +12,7 @@ import {
   type LastError,
   type PollErrorCode,
 } from '../model';
+import { parseClaims } from './claims';
 import { MAX_STRING_CHARS, RESOURCE_PARTITION } from './keys';
 import type { ResourceState } from './types';
 
@@ -240,6 +241,8 @@ export function parseResourceRow(row: Row, rowKey: string): ResourceState {
   if (pauseCode !== undefined) state.pauseCode = pauseCode;
   const pauseMessage = r.optionalString('pauseMessage');
   if (pauseMessage !== undefined) state.pauseMessage = pauseMessage;
+  const claims = parseClaims(row);
+  if (claims.length > 0) state.claims = claims;
   const etag = r.optionalString('etag');
   if (etag !== undefined) state.etag = etag;
   return state;

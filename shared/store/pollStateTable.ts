@@ -1,4 +1,5 @@
 import { odata, type TableClient } from '@azure/data-tables';
+import { claimProperties } from './claims';
 import { double, entity, parseResourceRow, RowReader, text, type EntityProps } from './entities';
 import { CYCLE_PARTITION, CYCLE_ROW, RESOURCE_PARTITION, resourceRowKey } from './keys';
 import { opts, statusCodeOf, type Signal } from './tableClient';
@@ -45,6 +46,7 @@ export class PollStateTable {
     if (state.pausedUntil !== undefined) props['pausedUntil'] = text(state.pausedUntil, 'pausedUntil');
     if (state.pauseCode !== undefined) props['pauseCode'] = text(state.pauseCode, 'pauseCode');
     if (state.pauseMessage !== undefined) props['pauseMessage'] = text(state.pauseMessage, 'pauseMessage');
+    if (state.claims !== undefined) Object.assign(props, claimProperties(state.claims));
     const row = entity(RESOURCE_PARTITION, resourceRowKey(state.resource), props);
     try {
       if (state.etag !== undefined) {

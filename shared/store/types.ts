@@ -30,6 +30,21 @@ export interface Page<T> {
 /** The result of applying a new state: `lost` when another writer got there first (not an error). */
 export type ApplyResult = { applied: true; job: Job } | { applied: false; reason: 'lostRace' | 'deleted' };
 
+/**
+ * A claim on one due poll of a job (docs/spec.md §5): taken with its budget slot, in the resource's row, by one
+ * ETag-conditional write per resource and cycle (no Table transaction of its own). It holds only while the job
+ * is still due at `due` and until `until`: a holder that dies leaves a claim that expires.
+ */
+export interface ResourceClaim {
+  jobId: string;
+  /** The job's nextCheckAt (ms) when claimed: once the job is polled (or deleted), the claim is gone. */
+  due: number;
+  /** Expiry (ms). */
+  until: number;
+  /** Who holds it (a cycle, a refresh; a queue worker holds its cycle's claim). */
+  token: string;
+}
+
 /** Per-resource (upstream host) poll state shared by every job of that resource. */
 export interface ResourceState {
   /** `host` or `host:port`, lowercase. */
@@ -40,6 +55,8 @@ export interface ResourceState {
   pausedUntil?: string;
   pauseCode?: string;
   pauseMessage?: string;
+  /** Claims in force (expired ones are dropped on every write). */
+  claims?: ResourceClaim[];
   etag?: string;
 }
 

@@ -4,6 +4,8 @@ import type { Identity, JobStatus, PollOutcome } from '../model';
 export interface RateBudget {
   calls: number;
   periodMs: number;
+  /** A long-period allowance beside it (e.g. 3000 calls a month of 30 days): calls are spread to stay within it. */
+  allowance?: { calls: number; periodMs: number };
 }
 
 /** One problem with one field of a registration. `target` is the JSON property name. */

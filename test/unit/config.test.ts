@@ -106,6 +106,39 @@ describe('loadConfig', () => {
     expect(config.rateLimits.get('127.0.0.1:7072')).toEqual({ calls: 5, periodMs: 1000 });
     expect(config.keyVaultUrl).toBe('http://localhost:8200');
   });
+
+  it('parses a long-period allowance beside a host budget (a month of 30 days)', () => {
+    // Act
+    const config = loadConfig({
+      ...minimal,
+      UPSTREAM_RATE_LIMITS: 'myface.cognitiveservices.azure.com=20/min+3000/month,b.example.com=5/s+1000/day',
+    });
+
+    // Assess
+    expect(config.rateLimits.get('myface.cognitiveservices.azure.com')).toEqual({
+      calls: 20,
+      periodMs: 60_000,
+      allowance: { calls: 3000, periodMs: 30 * 86_400_000 },
+    });
+    expect(config.rateLimits.get('b.example.com')).toEqual({
+      calls: 5,
+      periodMs: 1000,
+      allowance: { calls: 1000, periodMs: 86_400_000 },
+    });
+  });
+
+  it('refuses an allowance that is not over a longer period, or does not parse, listing both', () => {
+    // Act
+    const attempt = (): unknown =>
+      loadConfig({
+        ...minimal,
+        UPSTREAM_RATE_LIMITS: 'a.example.com=20/h+100/min,b.example.com=20/min+lots',
+      });
+
+    // Assess
+    expect(attempt).toThrow(/a\.example\.com=20\/h\+100\/min.*longer period/s);
+    expect(attempt).toThrow(/b\.example\.com=20\/min\+lots/);
+  });
 });
 
 const IKEY = '8c1a3f52-6d0e-4b7a-9f21-3e5d7c9a0b14';

@@ -1,0 +1,18 @@
+import { contextLogger, queueFunction } from './registry';
+import { getServices } from './services';
+
+/**
+ * A poll handed off by a cycle to the `polls` queue, made at its reserved budget slot (docs/spec.md §5). A message
+ * whose claim is gone does nothing; a fault that should be retried throws (five failures → `polls-poison`).
+ */
+export const pollJob = queueFunction('pollJob', {
+  queueName: 'polls',
+  connection: 'POLL_QUEUE',
+  handler: async (message, context) => {
+    const { poller } = await getServices();
+    const dequeueCount = Number(context.triggerMetadata?.['dequeueCount']);
+    await poller
+      .withLogger(contextLogger(context))
+      .pollQueued(message, Number.isInteger(dequeueCount) ? { dequeueCount } : {});
+  },
+});

@@ -1,0 +1,82 @@
+import type { PollMessage } from '../queue/types';
+import type { ResourceClaim } from '../store/types';
+import { releaseClaims, type ClaimedSlot } from './budget';
+import type { PollContext } from './context';
+import { describeError } from './deps';
+
+/**
+ * The hand-off (docs/spec.md §5): jobs claimed with a budget slot after the cycle's call window go to the `polls`
+ * queue with that slot; the queue worker (./worker.ts) polls each there. The message carries the claim, so a
+ * worker can tell, from the job alone, whether the claim still holds.
+ */
+
+/** Most sends in flight at once. */
+const MAX_SENDS_IN_FLIGHT = 16;
+
+/** `{token}.{due}.{until}` (times in base 36 ms). */
+export function encodeClaim(claim: ResourceClaim): string {
+  return `${claim.token}.${claim.due.toString(36)}.${claim.until.toString(36)}`;
+}
+
+export function decodeClaim(jobId: string, text: string): ResourceClaim | undefined {
+  const match = /^([0-9a-z]{1,16})\.([0-9a-z]{1,12})\.([0-9a-z]{1,12})$/.exec(text);
+  if (!match) return undefined;
+  const due = parseInt(match[2]!, 36);
+  const until = parseInt(match[3]!, 36);
+  if (!Number.isSafeInteger(due) || !Number.isSafeInteger(until)) return undefined;
+  return { jobId, token: match[1]!, due, until };
+}
+
+/**
+ * Sends one message per claimed job. A message that cannot be sent (queue unreachable) gives its claim back, so
+ * its job is due again at the next cycle: nothing is lost. Returns how many were sent and how many were not.
+ */
+export async function handOff(
+  ctx: PollContext,
+  resource: string,
+  claimed: readonly ClaimedSlot[],
+  signal: AbortSignal,
+): Promise<{ sent: number; failed: number }> {
+  const { queue, store, logger } = ctx.deps;
+  if (claimed.length === 0) return { sent: 0, failed: 0 };
+  const unsent = new Set<string>();
+  let sent = 0;
+  let firstError: unknown;
+  const pending = [...claimed];
+  const sender = async (): Promise<void> => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      if (!queue || firstError !== undefined || signal.aborted) {
+        unsent.add(next.jobId);
+        continue;
+      }
+      const message: PollMessage = {
+        v: 1,
+        jobId: next.jobId,
+        claim: encodeClaim(next.claim),
+        slotAt: new Date(next.slot).toISOString(),
+        resource,
+      };
+      try {
+        await queue.send(message, { abortSignal: signal });
+        sent++;
+      } catch (e) {
+        // The queue is unreachable (or refuses): the rest of this resource's hand-offs are not tried.
+        firstError ??= e;
+        unsent.add(next.jobId);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_SENDS_IN_FLIGHT, claimed.length) }, sender));
+  if (unsent.size > 0) {
+    const token = claimed[0]!.claim.token;
+    const released = await releaseClaims(store, resource, token, unsent).catch(() => false);
+    logger.error('hand-off to the polls queue failed: the jobs stay due', {
+      resource,
+      jobs: unsent.size,
+      jobIds: [...unsent].slice(0, 10),
+      claimsReleased: released,
+      ...(firstError !== undefined ? { error: describeError(firstError) } : {}),
+    });
+  }
+  return { sent, failed: unsent.size };
+}
