@@ -53,6 +53,8 @@ export interface ServiceOverrides {
   keys?: KeyProvider;
   /** The polls queue instead of the Storage queue the settings name. */
   pollQueue?: PollQueue;
+  /** `false`: the cycle hands nothing to the polls queue (it reserves no slot after its call window). */
+  handOff?: boolean;
   fetchUpstream?: FetchUpstream;
   clock?: Clock;
   random?: RandomSource;
@@ -83,6 +85,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     random: overrides.random ?? Math.random,
     logger: overrides.logger ?? silentLogger,
     telemetry,
+    ...(overrides.handOff === false ? {} : { queue: pollQueue }),
     settings: config,
   });
   const api = new JobsApi({

@@ -3,7 +3,6 @@
  * a message that fails five times. Virtual time; an in-memory queue stands for the Storage queue.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { PollerDeps } from '../../shared/poller/poller';
 import type { JobStore } from '../../shared/store/types';
 import {
   MINUTE,
@@ -14,7 +13,7 @@ import {
   type Harness,
   type JobSpec,
 } from '../support/faultHarness';
-import { MemoryPollQueue } from '../support/memoryPollQueue';
+import { MemoryPollQueue } from '../../dev/memoryPollQueue';
 
 const connectionString = inject('azuriteConnectionString');
 const JOBS = 30;
@@ -110,7 +109,7 @@ describe('the polls queue unreachable', () => {
     // Prepare
     const queue = new MemoryPollQueue(h.clock);
     queue.unreachable = true;
-    const poller = h.newPoller({ queue });
+    const poller = h.newPoller({ pollQueue: queue });
 
     // Act
     const first = await poller.runCycle();
@@ -143,7 +142,7 @@ describe('a poll message that fails five times', () => {
   it('goes to the poison list, and its job is polled again within two cycles', async () => {
     // Prepare: the worker cannot read one job (its store fails for it).
     const queue = new MemoryPollQueue(h.clock);
-    const poller = h.newPoller({ queue });
+    const poller = h.newPoller({ pollQueue: queue });
     const unreadable = new Set<string>();
     const failing: JobStore = new Proxy(h.store, {
       get(target, property, receiver) {
@@ -155,7 +154,7 @@ describe('a poll message that fails five times', () => {
         return Reflect.get(target, property, receiver) as unknown;
       },
     });
-    const worker = h.newPoller({ queue, store: failing } satisfies Partial<PollerDeps>);
+    const worker = h.newPoller({ pollQueue: queue, store: failing });
     queue.listen((message, options) => worker.pollQueued(message, options));
 
     // Act

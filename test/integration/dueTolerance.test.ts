@@ -16,7 +16,7 @@ import {
   type JobSpec,
 } from '../support/faultHarness';
 import { ScaledClock } from '../support/scaledClock';
-import { seededRandom } from '../support/virtualClock';
+import { seededRandom } from '../../dev/virtualClock';
 
 const connectionString = inject('azuriteConnectionString');
 

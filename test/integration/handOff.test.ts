@@ -14,7 +14,7 @@ import {
   type Harness,
   type JobSpec,
 } from '../support/faultHarness';
-import { MemoryPollQueue } from '../support/memoryPollQueue';
+import { MemoryPollQueue } from '../../dev/memoryPollQueue';
 
 const connectionString = inject('azuriteConnectionString');
 const JOBS = 30;
@@ -55,7 +55,7 @@ describe('a cycle with the polls queue', () => {
   beforeAll(async () => {
     h = await startWithJobs();
     queue = new MemoryPollQueue(h.clock);
-    poller = h.newPoller({ queue });
+    poller = h.newPoller({ pollQueue: queue });
     queue.listen((message, options) => poller.pollQueued(message, options));
     // Act (shared): one cycle at T0, then the queue's deliveries at their slots.
     report = await poller.runCycle();

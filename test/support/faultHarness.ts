@@ -257,6 +257,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       clock: pollerClock,
       random,
       logger,
+      // Cycles hand jobs off only to a queue a test passes (the fault scenarios without one keep their window).
+      handOff: overrides.pollQueue !== undefined,
       ...overrides,
     });
   const newPoller = (overrides: ServiceOverrides = {}): Poller => newServices(overrides).poller;

@@ -1,5 +1,5 @@
-import type { Clock } from '../../shared/clock';
-import type { PollMessage, PollQueue } from '../../shared/queue/types';
+import type { Clock } from '../shared/clock';
+import type { PollMessage, PollQueue } from '../shared/queue/types';
 
 export type QueueHandler = (
   message: unknown,
@@ -10,7 +10,7 @@ export type QueueHandler = (
 const MAX_DEQUEUE_COUNT = 5;
 
 /**
- * An in-memory `polls` queue on a clock, delivering as the Functions host does: a message is invisible until its
+ * An in-memory `polls` queue on a clock (tests and benchmarks), delivering as the Functions host does: a message is invisible until its
  * `slotAt`, is delivered (as the parsed JSON the host passes) to the handler, delivered again when the handler
  * throws, and moved to `poison` after five failures. `unreachable` makes `send` fail as a refused connection does.
  */
