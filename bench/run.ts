@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fmt, type BenchOptions, type Figure } from './common';
+import { benchFreshness } from './freshness';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
 import { benchStartup } from './startup';
@@ -25,6 +26,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '3', title: 'upstream calls saved', run: benchUpstreamSaved },
   { id: '4', title: 'start-up and memory', run: benchStartup },
   { id: '5', title: 'growth', run: benchGrowth },
+  { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string> } {
