@@ -1,3 +1,4 @@
+import { POLL_QUEUE_NAME } from '../shared/queue/message';
 import { contextLogger, queueFunction } from './registry';
 import { getServices } from './services';
 
@@ -6,7 +7,7 @@ import { getServices } from './services';
  * whose claim is gone does nothing; a fault that should be retried throws (five failures → `polls-poison`).
  */
 export const pollJob = queueFunction('pollJob', {
-  queueName: 'polls',
+  queueName: POLL_QUEUE_NAME,
   connection: 'POLL_QUEUE',
   handler: async (message, context) => {
     const { poller } = await getServices();

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
 import { randomBytes } from 'node:crypto';
 import type { JobStore, ResourceClaim, ResourceState } from '../store/types';
+import type { SlotSource } from './slots';
 import type { RateBudget } from '../upstream/types';
 
 /**
@@ -178,6 +179,29 @@ export async function reserveSlots(
     retryAt: new Date(clock.now().getTime() + spacing),
     reason: 'budget',
   };
+}
+
+/**
+ * The slots of a poll's 401 retry (one more slot of the same budget): a spare one of `slots`, else a new
+ * reservation of one slot no later than `latestSlotAt`.
+ */
+export function retrySlotSource(
+  slots: SlotSource,
+  store: JobStore,
+  clock: Clock,
+  resource: string,
+  budget: RateBudget,
+  latestSlotAt: number,
+  abortSignal?: AbortSignal,
+): SlotSource {
+  return async (notBefore) =>
+    (await slots(notBefore)) ??
+    (
+      await reserveSlots(store, clock, resource, budget, 1, latestSlotAt, {
+        ...(abortSignal ? { abortSignal } : {}),
+        ...(notBefore !== undefined ? { notBefore } : {}),
+      })
+    ).slots[0];
 }
 
 /**

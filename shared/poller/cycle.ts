@@ -1,13 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import type { PollHandle, ResourceState } from '../store/types';
-import { reserveSlots, spacingMs } from './budget';
+import { reserveSlots, retrySlotSource, spacingMs } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs, type CycleReport } from './deps';
 import { ResourceGate } from './gate';
 import { handOff } from './handOff';
 import { isDueAt, MAX_DUE_TOLERANCE_MS } from './policy';
-import { queueOf, type SlotSource } from './slots';
+import { queueOf } from './slots';
 
+/** The budget key of a job whose endpoint is refused (its jobs end in InvalidResponse without a call). */
+export const INVALID_RESOURCE_PREFIX = 'invalid:';
 /** Most calls in flight to one resource at once. */
 export const MAX_IN_FLIGHT_PER_RESOURCE = 16;
 /** The hand-off horizon without a setting: the default poll schedule's period (every minute). */
@@ -159,9 +161,11 @@ async function pollResource(
     return;
   }
   // With a queue, slots up to the next cycle are reserved: the budget after the call window is not lost.
-  const horizon = pollQueue
-    ? Math.max(lastCallAt, started.getTime() + (settings.handOffHorizonMs ?? DEFAULT_HAND_OFF_HORIZON_MS))
-    : lastCallAt;
+  // A refused endpoint's jobs end without a call (InvalidResponse): never handed off.
+  const horizon =
+    pollQueue && !resource.startsWith(INVALID_RESOURCE_PREFIX)
+      ? Math.max(lastCallAt, started.getTime() + (settings.handOffHorizonMs ?? DEFAULT_HAND_OFF_HORIZON_MS))
+      : lastCallAt;
   const handOffGraceMs =
     settings.upstreamTimeoutMs + writeMarginMs(settings.cycleDeadlineMs) + HAND_OFF_LATE_MS;
   const reservation = await reserveSlots(store, clock, resource, budget, handles.length, horizon, {
@@ -196,14 +200,7 @@ async function pollResource(
   const queue = inWindow.map((c) => byId.get(c.jobId)!);
   const slots = queueOf(inWindow.map((c) => c.slot));
   // A 401 retry takes one more slot of the same budget: a spare one, else a new reservation in this cycle.
-  const retrySlots: SlotSource = async (notBefore) =>
-    (await slots(notBefore)) ??
-    (
-      await reserveSlots(store, clock, resource, budget, 1, lastCallAt, {
-        abortSignal: signal,
-        ...(notBefore !== undefined ? { notBefore } : {}),
-      })
-    ).slots[0];
+  const retrySlots = retrySlotSource(slots, store, clock, resource, budget, lastCallAt, signal);
   const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, spacingMs(budget));
   const worker = async (): Promise<void> => {
     for (let handle = queue.shift(); handle; handle = queue.shift()) {

@@ -5,7 +5,7 @@ import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { RateBudget } from '../upstream/types';
 import { budgetFor } from './budget';
 import type { PollContext } from './context';
-import { runCycle } from './cycle';
+import { INVALID_RESOURCE_PREFIX, runCycle } from './cycle';
 import type { CycleReport, PollerDeps } from './deps';
 import { JobPoll } from './jobPoll';
 import { ResourceGate } from './gate';
@@ -83,7 +83,7 @@ export class Poller {
     // A refused endpoint gets a bounded budget key of its own: its jobs end in InvalidResponse without a call.
     return check.ok
       ? check.resource
-      : `invalid:${createHash('sha256').update(job.endpoint).digest('hex').slice(0, 16)}`;
+      : `${INVALID_RESOURCE_PREFIX}${createHash('sha256').update(job.endpoint).digest('hex').slice(0, 16)}`;
   }
 
   private budgetOf(resource: string, jobs: readonly Job[]): RateBudget {

@@ -1,10 +1,10 @@
-import { claimOn, reserveSlots, spacingMs } from './budget';
+import { claimOn, reserveSlots, retrySlotSource, spacingMs } from './budget';
 import { dueOf } from './cycle';
 import type { PollContext } from './context';
 import { JobNotFoundError, ResourceBusyError } from './errors';
 import { ResourceGate } from './gate';
 import type { Job } from '../model';
-import { queueOf, type SlotSource } from './slots';
+import { queueOf } from './slots';
 
 /** Longest a refresh waits for its budget slot before answering 429. */
 const REFRESH_MAX_WAIT_MS = 5_000;
@@ -49,13 +49,14 @@ export async function pollNow(
   }
   const slots = queueOf([slot]);
   // A 401 retry takes one more slot of the same budget.
-  const retrySlots: SlotSource = async (notBefore) =>
-    (await slots(notBefore)) ??
-    (
-      await reserveSlots(store, clock, resource, budget, 1, clock.now().getTime() + REFRESH_MAX_WAIT_MS, {
-        ...(notBefore !== undefined ? { notBefore } : {}),
-      })
-    ).slots[0];
+  const retrySlots = retrySlotSource(
+    slots,
+    store,
+    clock,
+    resource,
+    budget,
+    clock.now().getTime() + REFRESH_MAX_WAIT_MS,
+  );
   const signal = AbortSignal.any([
     ...(options.abortSignal ? [options.abortSignal] : []),
     AbortSignal.timeout(holdMs),

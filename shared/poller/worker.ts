@@ -1,10 +1,11 @@
 import { JOB_ID_PATTERN } from '../model';
+import { parsePollMessage } from '../queue/message';
 import type { PollMessage } from '../queue/types';
-import { lateAllowanceMs, reserveSlots, spacingMs } from './budget';
+import { lateAllowanceMs, reserveSlots, retrySlotSource, spacingMs } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs } from './deps';
 import { decodeClaim } from './handOff';
-import { queueOf, type SlotSource } from './slots';
+import { queueOf } from './slots';
 
 /** What a queue worker did with one `polls` message. */
 export type QueuedOutcome =
@@ -19,17 +20,6 @@ export type QueuedOutcome =
   /** The call was made, but another writer stored the job first (not an error). */
   | 'lostRace';
 
-function parseMessage(message: unknown): PollMessage | undefined {
-  if (typeof message !== 'object' || message === null) return undefined;
-  const m = message as Record<string, unknown>;
-  const { v, jobId, claim, slotAt, resource } = m;
-  if (v !== 1 || typeof jobId !== 'string' || !JOB_ID_PATTERN.test(jobId)) return undefined;
-  if (typeof claim !== 'string' || typeof slotAt !== 'string' || typeof resource !== 'string')
-    return undefined;
-  if (!Number.isFinite(Date.parse(slotAt)) || resource.length > 300) return undefined;
-  return { v, jobId, claim, slotAt, resource };
-}
-
 /**
  * Polls the job of one `polls` message at its slot, through the same per-job poll as the cycle (docs/spec.md §5).
  * At-least-once delivery is harmless: a message whose claim is gone does nothing. A fault that should be retried
@@ -42,10 +32,16 @@ export async function pollQueued(
   options: { dequeueCount?: number; abortSignal?: AbortSignal } = {},
 ): Promise<QueuedOutcome> {
   const { store, clock, logger, settings } = ctx.deps;
-  const parsed = parseMessage(message);
-  const claim = parsed ? decodeClaim(parsed.jobId, parsed.claim) : undefined;
-  if (!parsed || !claim) {
-    logger.warn('polls message ignored: not a poll message', {});
+  let parsed: PollMessage;
+  try {
+    parsed = parsePollMessage(message);
+  } catch (e) {
+    logger.warn('polls message ignored: not a poll message', { error: describeError(e) });
+    return 'invalid';
+  }
+  const claim = JOB_ID_PATTERN.test(parsed.jobId) ? decodeClaim(parsed.jobId, parsed.claim) : undefined;
+  if (!claim) {
+    logger.warn('polls message ignored: not a claim of this app', { jobId: parsed.jobId.slice(0, 64) });
     return 'invalid';
   }
   const slotAt = Date.parse(parsed.slotAt);
@@ -84,14 +80,7 @@ export async function pollQueued(
     }
   }
   const slots = queueOf([slot]);
-  const retrySlots: SlotSource = async (notBefore) =>
-    (await slots(notBefore)) ??
-    (
-      await reserveSlots(store, clock, resource, budget, 1, lastCallAt, {
-        abortSignal: signal,
-        ...(notBefore !== undefined ? { notBefore } : {}),
-      })
-    ).slots[0];
+  const retrySlots = retrySlotSource(slots, store, clock, resource, budget, lastCallAt, signal);
   const gate = ctx.gateOf(resource, spacingMs(budget));
   let result;
   try {

@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock';
+import { systemClock, type Clock } from '../../shared/clock';
 
 /**
  * Real time, sped up: `now()` starts at the real time of creation and runs `scale` times faster; `sleep(ms)` is a
@@ -20,18 +20,6 @@ export class ScaledClock implements Clock {
   }
 
   sleep(ms: number, abortSignal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (abortSignal?.aborted) return reject(abortSignal.reason as Error);
-      if (!(ms > 0)) return resolve();
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(abortSignal?.reason as Error);
-      };
-      const timer = setTimeout(() => {
-        abortSignal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms / this.scale);
-      abortSignal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return systemClock.sleep(ms / this.scale, abortSignal);
   }
 }

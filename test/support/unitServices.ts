@@ -4,6 +4,7 @@
  * network, no build.
  */
 import { buildServices, type Services } from '../../functions/buildServices';
+import { MemoryPollQueue } from '../../dev/memoryPollQueue';
 import { memoryTables } from '../../dev/memoryTables';
 import { trackAll, VirtualClock } from '../../dev/virtualClock';
 import { loadConfig } from '../../shared/config';
@@ -63,6 +64,7 @@ export function unitServices(
     fetchUpstream,
     clock,
     random: () => 0.5,
+    pollQueue: new MemoryPollQueue(clock),
   });
   return Object.assign(unit, { services });
 }
