@@ -2,12 +2,23 @@
  * The simulated API of every kind, one line each (the simulator's side of `shared/upstream/registry.ts`). Each
  * factory makes a fresh API (its own jobs) for one simulator; its `extension` methods join the simulator object.
  */
+import { createDocumentIntelligenceModelBuildApi } from './documentIntelligenceModelBuild';
+import { createFaceLargeFaceListApi } from './faceLargeFaceList';
+import { createFaceLargePersonGroupApi } from './faceLargePersonGroup';
 import { createFacePersonGroupApi } from './facePersonGroup';
+import { createLanguageConversationAuthoringApi } from './languageConversationAuthoring';
 import { createLanguageTextAuthoringApi } from './languageTextAuthoring';
 import type { Identity } from '../../shared/model';
 import type { SimulatedApi } from './types';
 
-const FACTORIES = [createFacePersonGroupApi, createLanguageTextAuthoringApi] as const;
+const FACTORIES = [
+  createFacePersonGroupApi,
+  createFaceLargePersonGroupApi,
+  createFaceLargeFaceListApi,
+  createLanguageTextAuthoringApi,
+  createLanguageConversationAuthoringApi,
+  createDocumentIntelligenceModelBuildApi,
+] as const;
 
 type ExtensionOf<F> = F extends () => SimulatedApi<infer E> ? E : never;
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void

@@ -3,11 +3,22 @@
  * `KindSpec` in `types.ts`), its fixtures and tests, its simulated API in `dev/simulator/`, and one line here.
  * Everything else (registration, the allow-list, the poller, OpenAPI checks, tests, benchmarks) reads this list.
  */
+import { documentIntelligenceModelBuildAdapter } from './kinds/documentIntelligenceModelBuild';
+import { faceLargeFaceListAdapter } from './kinds/faceLargeFaceList';
+import { faceLargePersonGroupAdapter } from './kinds/faceLargePersonGroup';
 import { facePersonGroupAdapter } from './kinds/facePersonGroup';
+import { languageConversationAuthoringAdapter } from './kinds/languageConversationAuthoring';
 import { languageTextAuthoringAdapter } from './kinds/languageTextAuthoring';
 import type { JobAdapter } from './types';
 
-const ADAPTERS: readonly JobAdapter[] = [facePersonGroupAdapter, languageTextAuthoringAdapter];
+const ADAPTERS: readonly JobAdapter[] = [
+  facePersonGroupAdapter,
+  faceLargePersonGroupAdapter,
+  faceLargeFaceListAdapter,
+  languageTextAuthoringAdapter,
+  languageConversationAuthoringAdapter,
+  documentIntelligenceModelBuildAdapter,
+];
 
 const byKind: ReadonlyMap<string, JobAdapter> = new Map(ADAPTERS.map((adapter) => [adapter.kind, adapter]));
 
