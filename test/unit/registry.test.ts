@@ -1,4 +1,6 @@
 /** The kind registry: every kind is complete and consistent, so everything derived from it can rely on it. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { routeUrl } from '../../shared/upstream/kind';
 import { getAdapter, listAdapters, listKinds } from '../../shared/upstream/registry';
@@ -56,4 +58,31 @@ describe('kind registry', () => {
       }
     }
   });
+});
+
+describe('OpenAPI document and the kind registry', () => {
+  const openapi = JSON.parse(readFileSync(path.resolve(__dirname, '../../openapi.json'), 'utf8')) as {
+    components: {
+      schemas: Record<string, { enum?: string[]; properties?: Record<string, { description?: string }> }>;
+    };
+  };
+  const schemas = openapi.components.schemas;
+
+  it('lists every kind, and no other', () => {
+    expect(schemas.JobKind?.enum).toEqual(listKinds());
+  });
+
+  it.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))(
+    'documents the identity fields and api versions of %s',
+    (kind, adapter) => {
+      const registration = schemas.Registration?.properties ?? {};
+      for (const field of adapter.identityFields) {
+        expect(registration[field]?.description, field).toContain(kind);
+        expect(schemas.Job?.properties?.[field], field).toBeDefined();
+      }
+      expect(registration.apiVersion?.description).toContain(
+        `${kind}: ${adapter.apiVersions.map((v, i) => (i === 0 ? `${v} (default)` : v)).join(' or ')}`,
+      );
+    },
+  );
 });
