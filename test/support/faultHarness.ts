@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identityStandIn';
 import { startKeyVault, type KeyVaultStandIn } from '../../dev/keyVaultStandIn';
+import type { SimulatedRun } from '../../dev/simulator/types';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../../dev/upstreamSimulator';
 import { jobIdOf } from '../../shared/api/registration';
 import { systemClock, type Clock } from '../../shared/clock';
@@ -22,7 +23,7 @@ import { createSecretClient, KeyClient } from '../../shared/secrets';
 import { createTableClientFactory, TableJobStore } from '../../shared/store/tableJobStore';
 import type { JobStore } from '../../shared/store/types';
 import { fetchUpstream } from '../../shared/upstream/http';
-import { getAdapter } from '../../shared/upstream/registry';
+import { getAdapter, listKinds } from '../../shared/upstream/registry';
 import type { RateBudget } from '../../shared/upstream/types';
 import { seededRandom, trackAll, VirtualClock } from '../../dev/virtualClock';
 
@@ -63,6 +64,28 @@ export interface JobSpec {
   secret?: string;
   intervalSeconds?: number;
   [identityField: string]: string | number | undefined;
+}
+
+/**
+ * `count` jobs on simulator `sim`, a mix of every kind of the registry in turn, each following `run`; returns their
+ * specs (ids distinct by `prefix` and index).
+ */
+export function addMixedJobs(
+  sims: readonly UpstreamSimulator[],
+  sim: number,
+  count: number,
+  prefix: string,
+  run: SimulatedRun,
+): JobSpec[] {
+  const kinds = listKinds();
+  const specs: JobSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = kinds[i % kinds.length]!;
+    const identity = sims[sim]!.sampleIdentity(kind, `${prefix}-${i}`);
+    sims[sim]!.addJob(kind, identity, run);
+    specs.push({ sim, kind, ...identity });
+  }
+  return specs;
 }
 
 export interface LogEntry {
