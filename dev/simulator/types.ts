@@ -44,7 +44,7 @@ export interface ErrorAnswer {
 }
 
 /**
- * The SPEC §4 error answers of one kind, as its service sends them, for tests that cover every kind. Each is an
+ * The docs/spec.md §4 error answers of one kind, as its service sends them, for tests that cover every kind. Each is an
  * `injectFault` response. `rateLimited` carries the kind's own body hint (no `Retry-After` header), and
  * `rateLimitedHintMs` is the wait it states.
  */
@@ -82,7 +82,7 @@ export interface SimulatedApi<Extension extends object = object> {
   sampleIdentity(seed: string): Identity;
   /** Adds this kind's demo job(s) for `npm start`: they move through their statuses within two minutes. */
   addDemoJobs(now: Date): Identity[];
-  /** The kind's SPEC §4 error answers. */
+  /** The kind's docs/spec.md §4 error answers. */
   readonly errors: KindErrorAnswers;
   readonly extension: Extension;
 }

@@ -44,7 +44,7 @@ function hostAllowed(host: string, patterns: readonly string[]): boolean {
 }
 
 /**
- * Checks an endpoint against the kind's host patterns (`allowedHosts`, SPEC §8) and the exact `extraOrigins`
+ * Checks an endpoint against the kind's host patterns (`allowedHosts`, docs/spec.md §8) and the exact `extraOrigins`
  * (e.g. `http://127.0.0.1:7072`).
  * `origin`: normalized, no trailing slash, no default port. `resource`: the budget key (host, plus `:port` when a
  * non-default port is given).

@@ -208,7 +208,7 @@ export function classifyHttpError(
 ): UpstreamFailure {
   const status = response.status;
   const error = parseErrorBody(response.bodyText);
-  // SPEC §4: the `x-ms-error-code` header names the code when the body does not.
+  // docs/spec.md §4: the `x-ms-error-code` header names the code when the body does not.
   const headerCode = response.headers.get('x-ms-error-code')?.trim();
   if (error.code === undefined && headerCode) error.code = safeText(headerCode, 200);
   const base = (code: UpstreamFailure['code'], fallback: string): UpstreamFailure => {

@@ -1,5 +1,5 @@
 /**
- * Host families of SPEC §8, as patterns for `KindSpec.allowedHosts` (`*.` = exactly one DNS label). Every kind
+ * Host families of docs/spec.md §8, as patterns for `KindSpec.allowedHosts` (`*.` = exactly one DNS label). Every kind
  * allows the Cognitive Services families; a kind adds its own (Azure OpenAI's) in its adapter file.
  */
 export const COGNITIVE_SERVICES_HOSTS: readonly string[] = [

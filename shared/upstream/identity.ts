@@ -1,5 +1,5 @@
 /**
- * Identity field rules (SPEC §2). A kind lists its fields with these builders; `defineKind` validates a
+ * Identity field rules (docs/spec.md §2). A kind lists its fields with these builders; `defineKind` validates a
  * registration body with them (every problem listed, `target` = the field name).
  */
 import type { IdentityField } from './types';

@@ -1,6 +1,6 @@
 /**
  * Every kind of the registry end to end: register → poll → GET → history through the local host against the
- * simulator, and the rows of SPEC §4 that apply to it (401 re-read, quota 403, 404, 409, 429 with the kind's own
+ * simulator, and the rows of docs/spec.md §4 that apply to it (401 re-read, quota 403, 404, 409, 429 with the kind's own
  * hint, 5xx, redirects refused, invalid body, stale update dropped, terminal stop / idle watch). A kind added to the
  * registry (with its simulated API) is covered here without edits.
  */

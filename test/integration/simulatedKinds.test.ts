@@ -1,7 +1,7 @@
 /**
  * Every kind of the registry against its simulated API, through real HTTP and the kind's own adapter: the
  * simulator speaks each kind (its key header, its routes, every api version), a generic run moves through the
- * kind's statuses, and each of its SPEC §4 error answers classifies as the adapter expects.
+ * kind's statuses, and each of its docs/spec.md §4 error answers classifies as the adapter expects.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../../dev/upstreamSimulator';
@@ -111,7 +111,7 @@ describe('the simulator speaks every kind of the registry', () => {
       expect(statusOf(await poll(adapter, identity, adapter.defaultApiVersion))).toBe('NotFound');
     });
 
-    it('has error answers that classify as SPEC §4 says', () => {
+    it('has error answers that classify as docs/spec.md §4 says', () => {
       // Prepare
       const errors = sim.errorsOf(kind);
       const classify = (answer: {

@@ -1,5 +1,5 @@
 /**
- * SPEC §2 / §7 / §8 for every kind of the registry: a registration is validated by its kind's identity rules
+ * docs/spec.md §2 / §7 / §8 for every kind of the registry: a registration is validated by its kind's identity rules
  * (400 with the field as `target`), a field of another kind is refused, and each kind sends its key only to its
  * own host families (an Azure OpenAI host for a Face kind is refused). Nothing is stored on a refusal.
  */
@@ -21,7 +21,7 @@ function validBody(adapter: JobAdapter, endpoint = LOCAL_ORIGIN): Record<string,
 const parse = (body: Record<string, unknown>): unknown =>
   parseRegistration(JSON.stringify(body), 'application/json', registrationContext);
 
-/** Values every kind's rule refuses (SPEC §2: no path characters, no control characters, not empty). */
+/** Values every kind's rule refuses (docs/spec.md §2: no path characters, no control characters, not empty). */
 const HOSTILE_VALUES = [
   '',
   'a/b',

@@ -1,5 +1,5 @@
 /**
- * `documentIntelligence.modelBuild`: Document Intelligence – Get Operation, for a custom model build (SPEC §2).
+ * `documentIntelligence.modelBuild`: Document Intelligence – Get Operation, for a custom model build (docs/spec.md §2).
  * The operation is a run: `succeeded`, `failed` and `cancelled` (`canceled`, `skipped`) are terminal (§3).
  * `percentCompleted` is read only when sent: live services omit it before success, and 0 is never invented.
  */

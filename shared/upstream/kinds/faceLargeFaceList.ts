@@ -1,4 +1,4 @@
-/** `face.largeFaceList`: Face LargeFaceList – Get Training Status (SPEC §2; parsed as person groups, §3). */
+/** `face.largeFaceList`: Face LargeFaceList – Get Training Status (docs/spec.md §2; parsed as person groups, §3). */
 import { faceTrainingSpec } from '../faceTraining';
 import { defineKind } from '../kind';
 

@@ -1,4 +1,4 @@
-/** `face.largePersonGroup`: Face LargePersonGroup – Get Training Status (SPEC §2; parsed as person groups, §3). */
+/** `face.largePersonGroup`: Face LargePersonGroup – Get Training Status (docs/spec.md §2; parsed as person groups, §3). */
 import { faceTrainingSpec } from '../faceTraining';
 import { defineKind } from '../kind';
 

@@ -1,4 +1,4 @@
-/** `face.personGroup`: Face PersonGroup – Get Training Status (SPEC §2, seed 000). */
+/** `face.personGroup`: Face PersonGroup – Get Training Status (docs/spec.md §2, seed 000). */
 import { faceTrainingSpec } from '../faceTraining';
 import { defineKind } from '../kind';
 

@@ -1,5 +1,5 @@
 /**
- * `language.conversationAuthoring`: Language Conversational Analysis Authoring – Get Training Status (SPEC §2; as
+ * `language.conversationAuthoring`: Language Conversational Analysis Authoring – Get Training Status (docs/spec.md §2; as
  * text authoring, with `result.trainingMode` kept, §3).
  */
 import { defineKind } from '../kind';

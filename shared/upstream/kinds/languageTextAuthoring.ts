@@ -1,4 +1,4 @@
-/** `language.textAuthoring`: Language Text Analysis Authoring – Get Training Status (SPEC §2, seed 003). */
+/** `language.textAuthoring`: Language Text Analysis Authoring – Get Training Status (docs/spec.md §2, seed 003). */
 import { defineKind } from '../kind';
 import { languageAuthoringSpec } from '../languageAuthoring';
 

@@ -1,4 +1,4 @@
-/** `documentIntelligence.modelBuild` (SPEC §2 / §3 / §4), from the fixtures in `test/fixtures/`. */
+/** `documentIntelligence.modelBuild` (docs/spec.md §2 / §3 / §4), from the fixtures in `test/fixtures/`. */
 import { describe, expect, it } from 'vitest';
 import type { PollOutcome } from '../../../shared/model';
 import { documentIntelligenceModelBuildAdapter as di } from '../../../shared/upstream/kinds/documentIntelligenceModelBuild';

@@ -1,5 +1,5 @@
 /**
- * `face.largePersonGroup` and `face.largeFaceList`: parsed exactly as person groups (SPEC §3), with their own
+ * `face.largePersonGroup` and `face.largeFaceList`: parsed exactly as person groups (docs/spec.md §3), with their own
  * paths, identity fields and 404 codes. Bodies from `test/fixtures/<kind>/` (sources beside them).
  */
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** `language.conversationAuthoring`: as text authoring, with `trainingMode` kept (SPEC §3). */
+/** `language.conversationAuthoring`: as text authoring, with `trainingMode` kept (docs/spec.md §3). */
 import { describe, expect, it } from 'vitest';
 import type { PollOutcome } from '../../../shared/model';
 import { languageConversationAuthoringAdapter as clu } from '../../../shared/upstream/kinds/languageConversationAuthoring';
