@@ -19,8 +19,8 @@ interface StatusBody {
 }
 
 const ADAPTERS = listAdapters().map((adapter) => [adapter.kind, adapter] as const);
-/** Each kind gets its own resources: `main` for per-job rows, `pause` for the rows that pause a whole resource. */
-const simName = (kind: string, role: 'main' | 'pause' | 'auth'): string => `${role}:${kind}`;
+/** Each kind gets its own resources: `main` for per-job rows; `pause`, `rate` and `auth` for rows that pause or break one. */
+const simName = (kind: string, role: 'main' | 'pause' | 'auth' | 'rate'): string => `${role}:${kind}`;
 
 let t: TestStack;
 const now = Date.now();
@@ -33,6 +33,7 @@ beforeAll(async () => {
     simulators[simName(kind, 'main')] = {};
     simulators[simName(kind, 'pause')] = { budget: '60/min' };
     simulators[simName(kind, 'auth')] = {};
+    simulators[simName(kind, 'rate')] = {};
   }
   t = await startTestStack({ simulators });
 }, 120_000);
@@ -48,7 +49,7 @@ async function refresh(id: string): Promise<StatusBody> {
 /** A job of `kind` on `sim`, running from a minute ago for an hour (or ended, when `ended`). */
 async function job(
   adapter: JobAdapter,
-  role: 'main' | 'pause' | 'auth',
+  role: 'main' | 'pause' | 'auth' | 'rate',
   seed: string,
   options: { ended?: boolean; keySecretName?: string } = {},
 ): Promise<{ id: string; path: string; sim: UpstreamSimulator }> {
@@ -183,7 +184,7 @@ describe.each(ADAPTERS)('%s end to end', (kind, adapter) => {
 
   it('waits out a 429 for the wait its body states, with no Retry-After header', async () => {
     // Prepare
-    const { id, path, sim } = await job(adapter, 'main', 'e2e-429');
+    const { id, path, sim } = await job(adapter, 'rate', 'e2e-429');
     const errors = sim.errorsOf(kind);
     faultOn(sim, path, errors.rateLimited);
 
