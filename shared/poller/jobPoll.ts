@@ -129,7 +129,7 @@ export class JobPoll {
     const { keys, settings } = this.deps;
     const { signal } = call;
     // The allow-list is checked again before every call: a job stored before a rule change cannot leak a key.
-    const check = checkUpstreamOrigin(job.endpoint, settings.allowedUpstreamOrigins);
+    const check = checkUpstreamOrigin(job.endpoint, settings.allowedUpstreamOrigins, adapter.allowedHosts);
     if (!check.ok) return invalid(`Endpoint is no longer allowed: ${check.message}`);
     const url = adapter.buildUrl(check.origin, job.identity, job.apiVersion);
     const first = await this.callOnSlot(url, adapter, call, () =>

@@ -79,7 +79,8 @@ export class Poller {
   }
 
   private resourceOf(job: Job): string {
-    const check = checkUpstreamOrigin(job.endpoint, this.deps.settings.allowedUpstreamOrigins);
+    const hosts = this.deps.getAdapter(job.kind)?.allowedHosts ?? [];
+    const check = checkUpstreamOrigin(job.endpoint, this.deps.settings.allowedUpstreamOrigins, hosts);
     // A refused endpoint gets a bounded budget key of its own: its jobs end in InvalidResponse without a call.
     return check.ok
       ? check.resource

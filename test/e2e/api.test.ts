@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FACE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
+import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
 import { CANARY_KEY, startTestStack, type TestStack } from '../support/testStack';
 
 let t: TestStack;

@@ -13,11 +13,12 @@ import {
   T0,
   type Harness,
   type JobSpec,
+  addMixedJobs,
 } from '../support/faultHarness';
 
 const connectionString = inject('azuriteConnectionString');
 
-/** Resource 0 is a Face F0 (20 calls/min); resource 1 has 60 calls/min. */
+/** Resource 0 has a free-tier budget (20 calls/min); resource 1 has 60 calls/min. Jobs: a mix of every kind. */
 const BUDGETS = [
   { calls: 20, periodMs: MINUTE },
   { calls: 60, periodMs: MINUTE },
@@ -36,13 +37,14 @@ beforeAll(async () => {
   h.settings.rateLimits = new Map(BUDGETS.map((b, i) => [h.resourceOf(i), b]));
   const specs: JobSpec[] = [];
   for (let sim = 0; sim < 2; sim++) {
-    for (let i = 0; i < JOBS[sim]!; i++) {
-      h.sims[sim]!.addFaceGroup(`g${sim}-${i}`, {
+    specs.push(
+      ...addMixedJobs(h.sims, sim, JOBS[sim]!, `g${sim}`, {
         createdAt: new Date(T0 - MINUTE),
-        trainings: [{ startAt: new Date(T0 - MINUTE), durationMs: 120 * MINUTE, outcome: 'succeeded' }],
-      });
-      specs.push({ sim, kind: 'face.personGroup', personGroupId: `g${sim}-${i}` });
-    }
+        startAt: new Date(T0 - MINUTE),
+        durationMs: 120 * MINUTE,
+        outcome: 'succeeded',
+      }),
+    );
   }
   await h.register(specs);
 

@@ -12,6 +12,7 @@ import {
   T0,
   type Harness,
   type JobSpec,
+  addMixedJobs,
 } from '../support/faultHarness';
 
 const connectionString = inject('azuriteConnectionString');
@@ -31,13 +32,14 @@ beforeAll(async () => {
   h = await startHarness({ connectionString, simulators: 2 });
   const specs: JobSpec[] = [];
   for (let sim = 0; sim < 2; sim++) {
-    for (let i = 0; i < JOBS_PER_RESOURCE; i++) {
-      h.sims[sim]!.addFaceGroup(`g${sim}-${i}`, {
+    specs.push(
+      ...addMixedJobs(h.sims, sim, JOBS_PER_RESOURCE, `g${sim}`, {
         createdAt: new Date(T0 - 10 * MINUTE),
-        trainings: [{ startAt: new Date(T0 - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-      });
-      specs.push({ sim, kind: 'face.personGroup', personGroupId: `g${sim}-${i}` });
-    }
+        startAt: new Date(T0 - MINUTE),
+        durationMs: 60 * MINUTE,
+        outcome: 'succeeded',
+      }),
+    );
   }
   await h.register(specs);
 

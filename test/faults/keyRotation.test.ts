@@ -13,6 +13,7 @@ import {
   UPSTREAM_KEY,
   type Harness,
   type JobSpec,
+  addMixedJobs,
 } from '../support/faultHarness';
 
 const connectionString = inject('azuriteConnectionString');
@@ -27,13 +28,14 @@ beforeEach(async () => {
   h = await startHarness({ connectionString, simulators: RESOURCES });
   const specs: JobSpec[] = [];
   for (let sim = 0; sim < RESOURCES; sim++) {
-    for (let i = 0; i < JOBS_PER_RESOURCE; i++) {
-      h.sims[sim]!.addFaceGroup(`g${sim}-${i}`, {
+    specs.push(
+      ...addMixedJobs(h.sims, sim, JOBS_PER_RESOURCE, `g${sim}`, {
         createdAt: new Date(T0 - MINUTE),
-        trainings: [{ startAt: new Date(T0 - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-      });
-      specs.push({ sim, kind: 'face.personGroup', personGroupId: `g${sim}-${i}` });
-    }
+        startAt: new Date(T0 - MINUTE),
+        durationMs: 60 * MINUTE,
+        outcome: 'succeeded',
+      }),
+    );
   }
   await h.register(specs);
   await h.cycleAt(T0); // every job polled once with the current key (one vault read)

@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identityStandIn';
 import { startKeyVault, type KeyVaultStandIn } from '../../dev/keyVaultStandIn';
+import type { SimulatedRun } from '../../dev/simulator/types';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../../dev/upstreamSimulator';
 import { jobIdOf } from '../../shared/api/registration';
 import { systemClock, type Clock } from '../../shared/clock';
@@ -22,7 +23,7 @@ import { createSecretClient, KeyClient } from '../../shared/secrets';
 import { createTableClientFactory, TableJobStore } from '../../shared/store/tableJobStore';
 import type { JobStore } from '../../shared/store/types';
 import { fetchUpstream } from '../../shared/upstream/http';
-import { getAdapter } from '../../shared/upstream/registry';
+import { getAdapter, listKinds } from '../../shared/upstream/registry';
 import type { RateBudget } from '../../shared/upstream/types';
 import { seededRandom, trackAll, VirtualClock } from '../../dev/virtualClock';
 
@@ -56,22 +57,36 @@ export async function stopIdentityEndpoint(): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Jobs and their truth
 
-export type JobSpec =
-  | {
-      sim: number;
-      kind: 'face.personGroup';
-      personGroupId: string;
-      secret?: string;
-      intervalSeconds?: number;
-    }
-  | {
-      sim: number;
-      kind: 'language.textAuthoring';
-      projectName: string;
-      jobId: string;
-      secret?: string;
-      intervalSeconds?: number;
-    };
+/** A job of any kind of the registry: its identity fields by name (e.g. `personGroupId`) beside the options. */
+export interface JobSpec {
+  sim: number;
+  kind: string;
+  secret?: string;
+  intervalSeconds?: number;
+  [identityField: string]: string | number | undefined;
+}
+
+/**
+ * `count` jobs on simulator `sim`, a mix of every kind of the registry in turn, each following `run`; returns their
+ * specs (ids distinct by `prefix` and index).
+ */
+export function addMixedJobs(
+  sims: readonly UpstreamSimulator[],
+  sim: number,
+  count: number,
+  prefix: string,
+  run: SimulatedRun,
+): JobSpec[] {
+  const kinds = listKinds();
+  const specs: JobSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = kinds[i % kinds.length]!;
+    const identity = sims[sim]!.sampleIdentity(kind, `${prefix}-${i}`);
+    sims[sim]!.addJob(kind, identity, run);
+    specs.push({ sim, kind, ...identity });
+  }
+  return specs;
+}
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -138,10 +153,9 @@ export interface Harness {
 
 export function jobOf(spec: JobSpec, origin: string, createdAt: Date): Job {
   const adapter = getAdapter(spec.kind)!;
-  const identity: Identity =
-    spec.kind === 'face.personGroup'
-      ? { personGroupId: spec.personGroupId }
-      : { projectName: spec.projectName, jobId: spec.jobId };
+  const identity: Identity = Object.fromEntries(
+    adapter.identityFields.map((field) => [field, String(spec[field] ?? '')]),
+  );
   const iso = createdAt.toISOString();
   return {
     id: jobIdOf(spec.kind, origin, identity, adapter),

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PollOutcome, StatusReading, UpstreamFailure } from '../../shared/model';
-import { languageTextAuthoringAdapter as language } from '../../shared/upstream/language';
-import { getAdapter, listKinds } from '../../shared/upstream/registry';
-import type { UpstreamResponse } from '../../shared/upstream/types';
+import type { PollOutcome, StatusReading, UpstreamFailure } from '../../../shared/model';
+import { languageTextAuthoringAdapter as language } from '../../../shared/upstream/kinds/languageTextAuthoring';
+import type { UpstreamResponse } from '../../../shared/upstream/types';
 
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const JOB_ID = '8ccf2ffe-e758-4d04-a44a-31512918c7e8_637858368000000000';
@@ -383,21 +382,5 @@ describe('language.textAuthoring adapter: docs/spec.md §4 outcomes', () => {
     const body = errorResponse('InvalidRequest', 'Bad api-version.', 'InvalidParameterValue');
 
     expect(failure(language.interpret(answer(400, body), NOW)).code).toBe('InvalidResponse');
-  });
-});
-
-describe('registry', () => {
-  it('lists both kinds', () => {
-    expect(listKinds()).toEqual(['face.personGroup', 'language.textAuthoring']);
-  });
-
-  it('finds an adapter by kind', () => {
-    expect(getAdapter('language.textAuthoring')).toBe(language);
-    expect(getAdapter('face.personGroup')?.kind).toBe('face.personGroup');
-  });
-
-  it('gives undefined for an unknown kind', () => {
-    expect(getAdapter('face.largePersonGroup')).toBeUndefined();
-    expect(getAdapter('__proto__')).toBeUndefined();
   });
 });
