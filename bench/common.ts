@@ -6,7 +6,7 @@ import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newJob as buildNewJob } from '../shared/api/registration';
-import type { Job } from '../shared/model';
+import type { Identity, Job } from '../shared/model';
 import type { TableJobStore } from '../shared/store/tableJobStore';
 import { getAdapter } from '../shared/upstream/registry';
 
@@ -172,16 +172,15 @@ export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
 
 /** A registered-but-never-polled job, exactly as `POST /api/jobs` builds it. */
 export function newJob(
-  fields:
-    | { kind: 'face.personGroup'; personGroupId: string }
-    | { kind: 'language.textAuthoring'; projectName: string; jobId: string },
+  kind: string,
+  identity: Identity,
   endpoint: string,
   keySecretName: string,
   now: Date,
   pollIntervalSeconds = 60,
 ): Job {
-  const adapter = getAdapter(fields.kind)!;
-  const { kind, ...identity } = fields;
+  const adapter = getAdapter(kind);
+  if (!adapter) throw new Error(`unknown kind ${kind}`);
   return buildNewJob(
     { kind, endpoint, keySecretName, apiVersion: adapter.defaultApiVersion, pollIntervalSeconds, identity },
     adapter,

@@ -6,6 +6,7 @@
 import { buildServices } from '../functions/buildServices';
 import { getConfig, getServices } from '../functions/services';
 import type { CycleReport } from '../shared/poller/poller';
+import { sampleIdentityOf } from '../dev/simulator/registry';
 import { seedJobs, serviceMain } from './common';
 import { addTrainingJobs } from './fixtures';
 import { memoryTables } from './memoryTables';
@@ -58,7 +59,7 @@ serviceMain(async (input: CycleWorkerInput) => {
       /** Registers the jobs into the in-memory tables (not measured); answers the live heap after. */
       seed: async (spec: unknown): Promise<{ jobs: number; heapBytes: number }> => {
         const { now, prefix, resources } = spec as SeedSpec;
-        const stub = { addFaceGroup: () => undefined, addLanguageJob: () => undefined };
+        const stub = { addJob: () => undefined, sampleIdentity: sampleIdentityOf };
         const jobs = resources.flatMap((r) =>
           addTrainingJobs(
             { ...stub, origin: r.origin },

@@ -5,16 +5,16 @@ import type { Job } from '../shared/model';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
 import type { JobStore } from '../shared/store/types';
 import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter } from '../shared/upstream/registry';
+import { getAdapter, listKinds } from '../shared/upstream/registry';
 import type { UpstreamSimulator } from '../dev/upstreamSimulator';
 import { newJob } from './common';
 
 /**
- * `count` training jobs on `sim`, half Face person groups and half Language text-authoring jobs, all running
- * from `now - 5 min` for `runningMs`, then succeeding. Returns the jobs as registration builds them.
+ * `count` training jobs on `sim`, a mix of every kind of the registry in turn, all running from `now - 5 min` for
+ * `runningMs`, then succeeding. Returns the jobs as registration builds them.
  */
 export function addTrainingJobs(
-  sim: Pick<UpstreamSimulator, 'origin' | 'addFaceGroup' | 'addLanguageJob'>,
+  sim: Pick<UpstreamSimulator, 'origin' | 'addJob' | 'sampleIdentity'>,
   options: {
     count: number;
     now: Date;
@@ -26,44 +26,15 @@ export function addTrainingJobs(
   },
 ): Job[] {
   const { count, now, runningMs, keySecretName, prefix = 'b' } = options;
+  const kinds = listKinds();
   const createdAt = new Date(now.getTime() - 3_600_000);
   const startAt = new Date(now.getTime() - 300_000);
   const jobs: Job[] = [];
   for (let i = 0; i < count; i++) {
-    if (i % 2 === 0) {
-      const personGroupId = `${prefix}-group-${i}`;
-      sim.addFaceGroup(personGroupId, {
-        createdAt,
-        trainings: [{ startAt, durationMs: runningMs + 300_000, outcome: 'succeeded' }],
-      });
-      jobs.push(
-        newJob(
-          { kind: 'face.personGroup', personGroupId },
-          sim.origin,
-          keySecretName,
-          now,
-          options.pollIntervalSeconds,
-        ),
-      );
-    } else {
-      const projectName = `${prefix}-project-${i % 7}`;
-      const jobId = `${prefix}-train-${i}`;
-      sim.addLanguageJob(projectName, jobId, {
-        createdAt,
-        startAt,
-        durationMs: runningMs + 300_000,
-        outcome: 'succeeded',
-      });
-      jobs.push(
-        newJob(
-          { kind: 'language.textAuthoring', projectName, jobId },
-          sim.origin,
-          keySecretName,
-          now,
-          options.pollIntervalSeconds,
-        ),
-      );
-    }
+    const kind = kinds[i % kinds.length]!;
+    const identity = sim.sampleIdentity(kind, `${prefix}-${i}`);
+    sim.addJob(kind, identity, { createdAt, startAt, durationMs: runningMs + 300_000, outcome: 'succeeded' });
+    jobs.push(newJob(kind, identity, sim.origin, keySecretName, now, options.pollIntervalSeconds));
   }
   return jobs;
 }

@@ -5,7 +5,6 @@ import { startLocalHost, type HostLogEntry, type LocalHost } from './host';
 import { startIdentityEndpoint, type IdentityEndpoint } from './identityStandIn';
 import { startKeyVault, type KeyVaultStandIn } from './keyVaultStandIn';
 import {
-  addDemoJobs,
   startUpstreamSimulator,
   type UpstreamSimulator,
   type UpstreamSimulatorOptions,
@@ -105,7 +104,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stack.simulator = await startUpstreamSimulator({ ...options.simulator, keys: [key] });
       started.push(stack.simulator);
       env.ALLOWED_UPSTREAM_HOSTS = stack.simulator.origin;
-      // The simulator is one resource serving both kinds: give it a budget the demo can use.
+      // The simulator is one resource serving every kind: give it a budget the demo can use.
       env.UPSTREAM_RATE_LIMITS ??= `${new URL(stack.simulator.origin).host}=${options.simulatorBudget ?? '120/min'}`;
     }
     // Locally the demo should move within seconds; in Azure the default schedule is every minute.
@@ -124,16 +123,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stack.settings = { ...env };
 
     if (options.registerDemoJobs && stack.simulator && stack.vault) {
-      for (const body of addDemoJobs(stack.simulator, new Date())) {
+      for (const { kind, identity } of stack.simulator.addDemoJobs(new Date())) {
         const response = await fetch(`${host.url}/api/jobs`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
-            ...body,
+            kind,
+            ...identity,
             endpoint: stack.simulator.origin,
             keySecretName: DEMO_SECRET_NAME,
             pollIntervalSeconds: 10,
-            displayName: `demo ${'personGroupId' in body ? body.personGroupId : body.jobId}`,
+            displayName: `demo ${Object.values(identity).join('/')}`,
           }),
         });
         const job = (await response.json()) as { id?: string };

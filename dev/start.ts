@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     stack.azurite && `Azurite (in memory)      ${stack.azurite.tableEndpoint}`,
     stack.vault && `Key Vault stand-in       ${stack.vault.url}`,
     stack.identity && `identity endpoint        ${stack.identity.endpoint}`,
-    stack.simulator && `Face/Language simulator  ${stack.simulator.origin}`,
+    stack.simulator && `Upstream simulator  ${stack.simulator.origin}`,
   ].filter(Boolean);
   console.log(
     [

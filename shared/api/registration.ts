@@ -74,9 +74,15 @@ export function parseRegistration(
   const problems: FieldProblem[] = [];
   for (const name of Object.keys(input)) {
     if (!COMMON_FIELDS.has(name) && !adapter.identityFields.includes(name)) {
+      const owner = context
+        .listKinds()
+        .find((other) => context.getAdapter(other)?.identityFields.includes(name) === true);
       problems.push({
         target: truncate(name),
-        message: `Unknown property '${truncate(name)}' for kind ${kind}.`,
+        message:
+          owner === undefined
+            ? `Unknown property '${truncate(name)}' for kind ${kind}.`
+            : `Property '${name}' belongs to kind ${owner}, not to kind ${kind}.`,
       });
     }
   }
@@ -85,7 +91,7 @@ export function parseRegistration(
   if (typeof input.endpoint !== 'string') {
     problems.push({ target: 'endpoint', message: "'endpoint' is required: the resource's https origin." });
   } else {
-    const check = checkUpstreamOrigin(input.endpoint, context.allowedUpstreamOrigins);
+    const check = checkUpstreamOrigin(input.endpoint, context.allowedUpstreamOrigins, adapter.allowedHosts);
     if (check.ok) endpoint = check.origin;
     else problems.push({ target: 'endpoint', message: `'endpoint' is not allowed: ${check.message}` });
   }

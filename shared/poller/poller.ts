@@ -345,7 +345,8 @@ export class Poller {
   }
 
   private resourceOf(job: Job): string {
-    const check = checkUpstreamOrigin(job.endpoint, this.deps.settings.allowedUpstreamOrigins);
+    const hosts = this.deps.getAdapter(job.kind)?.allowedHosts ?? [];
+    const check = checkUpstreamOrigin(job.endpoint, this.deps.settings.allowedUpstreamOrigins, hosts);
     // A refused endpoint gets a bounded budget key of its own: its jobs end in InvalidResponse without a call.
     return check.ok
       ? check.resource
@@ -527,7 +528,7 @@ export class Poller {
     const { keys, settings } = this.deps;
     const { signal } = call;
     // The allow-list is checked again before every call: a job stored before a rule change cannot leak a key.
-    const check = checkUpstreamOrigin(job.endpoint, settings.allowedUpstreamOrigins);
+    const check = checkUpstreamOrigin(job.endpoint, settings.allowedUpstreamOrigins, adapter.allowedHosts);
     if (!check.ok) return invalid(`Endpoint is no longer allowed: ${check.message}`);
     const url = adapter.buildUrl(check.origin, job.identity, job.apiVersion);
     const first = await this.callOnSlot(url, adapter, call, () =>

@@ -5,25 +5,15 @@
  * IPv4, `%2e`, a trailing dot, IDN to punycode, `\` to `/`), and every such trick must be refused with a clear
  * message rather than normalized into something that happens to match. `URL` is then used only as a second
  * opinion: its reading must agree with ours.
+ *
+ * Which hosts are allowed is the kind's (`KindSpec.allowedHosts`): the caller passes the patterns of the job's kind.
  */
+import { hostPatternRegExp } from './hosts';
 
 export type OriginCheck = { ok: true; origin: string; resource: string } | { ok: false; message: string };
 
 /** Longest endpoint string looked at (a DNS name is at most 253 characters). */
 export const MAX_ENDPOINT_LENGTH = 300;
-
-const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-
-/** Host patterns of the Azure AI services clouds: public, China (21Vianet), US Government. */
-const ALLOWED_HOSTS: readonly RegExp[] = [
-  new RegExp(`^${LABEL}\\.cognitiveservices\\.azure\\.com$`),
-  new RegExp(`^${LABEL}\\.api\\.cognitive\\.microsoft\\.com$`),
-  new RegExp(`^${LABEL}\\.cognitiveservices\\.azure\\.cn$`),
-  new RegExp(`^${LABEL}\\.api\\.cognitive\\.azure\\.cn$`),
-  /^api\.cognitive\.azure\.cn$/,
-  new RegExp(`^${LABEL}\\.cognitiveservices\\.azure\\.us$`),
-  new RegExp(`^${LABEL}\\.api\\.cognitive\\.microsoft\\.us$`),
-];
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
 
@@ -39,12 +29,31 @@ type Parsed = { ok: true; value: RawOrigin } | { ok: false; message: string };
 
 const fail = (message: string): { ok: false; message: string } => ({ ok: false, message });
 
+/** Compiled patterns, by pattern text (a handful of kinds share a few families). */
+const compiled = new Map<string, RegExp>();
+
+function hostAllowed(host: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => {
+    let regExp = compiled.get(pattern);
+    if (!regExp) {
+      regExp = hostPatternRegExp(pattern);
+      compiled.set(pattern, regExp);
+    }
+    return regExp.test(host);
+  });
+}
+
 /**
- * Checks an endpoint against the allow-list and the exact `extraOrigins` (e.g. `http://127.0.0.1:7072`).
+ * Checks an endpoint against the kind's host patterns (`allowedHosts`, SPEC §8) and the exact `extraOrigins`
+ * (e.g. `http://127.0.0.1:7072`).
  * `origin`: normalized, no trailing slash, no default port. `resource`: the budget key (host, plus `:port` when a
  * non-default port is given).
  */
-export function checkUpstreamOrigin(endpoint: string, extraOrigins: readonly string[]): OriginCheck {
+export function checkUpstreamOrigin(
+  endpoint: string,
+  extraOrigins: readonly string[],
+  allowedHosts: readonly string[],
+): OriginCheck {
   const parsed = parseOrigin(endpoint);
   if (!parsed.ok) return parsed;
   const raw = parsed.value;
@@ -64,12 +73,10 @@ export function checkUpstreamOrigin(endpoint: string, extraOrigins: readonly str
   if (raw.scheme !== 'https') return fail('Endpoint must use https://.');
   if (raw.hostKind !== 'dns') return fail('Endpoint host must be a DNS name, not an IP address.');
   if (raw.port !== '' && raw.port !== '443') return fail('Endpoint must use port 443.');
-  if (!ALLOWED_HOSTS.some((pattern) => pattern.test(raw.host))) {
+  if (!hostAllowed(raw.host, allowedHosts)) {
     return fail(
-      `Endpoint host '${raw.host}' is not an Azure AI services host ` +
-        '(*.cognitiveservices.azure.com, *.api.cognitive.microsoft.com, *.cognitiveservices.azure.cn, ' +
-        '*.api.cognitive.azure.cn, api.cognitive.azure.cn, *.cognitiveservices.azure.us, ' +
-        '*.api.cognitive.microsoft.us) and is not listed in ALLOWED_UPSTREAM_HOSTS.',
+      `Endpoint host '${raw.host}' is not an Azure AI services host for this kind ` +
+        `(${allowedHosts.join(', ')}) and is not listed in ALLOWED_UPSTREAM_HOSTS.`,
     );
   }
   return confirmWithUrl(endpoint, raw, origin);

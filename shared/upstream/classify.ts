@@ -92,10 +92,15 @@ function amountToMs(amount: string, unit: string): number | undefined {
 const UNIT = '(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\\b';
 const AMOUNT = '(\\d{1,9}(?:\\.\\d{1,9})?)';
 
-/** Face 429 body: "Rate limit is exceeded. Try again in 26 seconds." */
+/**
+ * A 429 body hint: "Rate limit is exceeded. Try again in 26 seconds." (Face, Language) or "Please retry after 20
+ * seconds." (Azure OpenAI).
+ */
 export function parseTryAgainHint(message: string | undefined): number | undefined {
   if (typeof message !== 'string') return undefined;
-  const match = new RegExp(`try again in ${AMOUNT}\\s*${UNIT}`, 'i').exec(message.slice(0, 2000));
+  const match = new RegExp(`(?:try again in|retry after) ${AMOUNT}\\s*${UNIT}`, 'i').exec(
+    message.slice(0, 2000),
+  );
   return match?.[1] && match[2] ? amountToMs(match[1], match[2]) : undefined;
 }
 
@@ -240,6 +245,9 @@ export function classifyHttpError(
 ): UpstreamFailure {
   const status = response.status;
   const error = parseErrorBody(response.bodyText);
+  // SPEC §4: the `x-ms-error-code` header names the code when the body does not.
+  const headerCode = response.headers.get('x-ms-error-code')?.trim();
+  if (error.code === undefined && headerCode) error.code = safeText(headerCode, 200);
   const base = (code: UpstreamFailure['code'], fallback: string): UpstreamFailure => {
     const failure: UpstreamFailure = { code, message: describe(status, error, fallback), httpStatus: status };
     if (error.code !== undefined) failure.upstreamCode = error.code;

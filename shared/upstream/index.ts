@@ -1,5 +1,14 @@
 /** The public surface of the upstream module: adapters by kind, the origin allow-list, the HTTP call. */
-export type { FieldProblem, JobAdapter, RateBudget, UpstreamResponse } from './types';
+export type {
+  FieldProblem,
+  IdentityField,
+  JobAdapter,
+  KindSpec,
+  Lifecycle,
+  RateBudget,
+  UpstreamResponse,
+  UpstreamRoute,
+} from './types';
 export { checkExtraOrigin, checkUpstreamOrigin, resourceOf, type OriginCheck } from './allowList';
 export {
   DEFAULT_MAX_BODY_BYTES,
@@ -18,7 +27,7 @@ export {
   type ClassifyHooks,
   type ParsedErrorBody,
 } from './classify';
-export { parseFaceDate, parseIsoDate } from './faceDate';
-export { facePersonGroupAdapter } from './face';
-export { languageTextAuthoringAdapter } from './language';
-export { getAdapter, listKinds } from './registry';
+export { parseIsoDate, parseIsoOrUsDate, parseUnixSeconds } from './dates';
+export { COGNITIVE_SERVICES_HOSTS } from './hosts';
+export { defineKind, routeUrl } from './kind';
+export { getAdapter, listAdapters, listKinds } from './registry';

@@ -1,16 +1,25 @@
-/** Every job kind (SPEC §2). Adding a kind = one adapter file + one line here. */
-import { facePersonGroupAdapter } from './face';
-import { languageTextAuthoringAdapter } from './language';
+/**
+ * The kind registry (SPEC §2): every job kind, one line each. Adding a kind = one adapter file in `kinds/` (see
+ * `KindSpec` in `types.ts`), its fixtures and tests, its simulated API in `dev/simulator/`, and one line here.
+ * Everything else (registration, the allow-list, the poller, OpenAPI checks, tests, benchmarks) reads this list.
+ */
+import { facePersonGroupAdapter } from './kinds/facePersonGroup';
+import { languageTextAuthoringAdapter } from './kinds/languageTextAuthoring';
 import type { JobAdapter } from './types';
 
-const adapters: ReadonlyMap<string, JobAdapter> = new Map(
-  [facePersonGroupAdapter, languageTextAuthoringAdapter].map((adapter) => [adapter.kind, adapter]),
-);
+const ADAPTERS: readonly JobAdapter[] = [facePersonGroupAdapter, languageTextAuthoringAdapter];
+
+const byKind: ReadonlyMap<string, JobAdapter> = new Map(ADAPTERS.map((adapter) => [adapter.kind, adapter]));
 
 export function getAdapter(kind: string): JobAdapter | undefined {
-  return adapters.get(kind);
+  return byKind.get(kind);
 }
 
 export function listKinds(): string[] {
-  return [...adapters.keys()];
+  return ADAPTERS.map((adapter) => adapter.kind);
+}
+
+/** Every adapter, in registry order. */
+export function listAdapters(): readonly JobAdapter[] {
+  return ADAPTERS;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FACE_ERROR_RESPONSES, LANGUAGE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
+import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
+import { LANGUAGE_ERROR_RESPONSES } from '../../dev/simulator/languageAuthoring';
 import { CANARY_KEY, SECRET_NAME, startTestStack, type TestStack } from '../support/testStack';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FACE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
+import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
 import { startTestStack, type TestStack } from '../support/testStack';
 
 /** The log lines the workbook and alerts in infra/ query (KQL over `traces`) carry the fields they read. */

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FACE_ERRORS } from '../../dev/simulator/facePersonGroup';
+import { LANGUAGE_ERRORS } from '../../dev/simulator/languageAuthoring';
+import { formatUsDate } from '../../dev/simulator/types';
 import {
-  addDemoJobs,
-  FACE_ERRORS,
-  formatFaceDate,
-  LANGUAGE_ERRORS,
   startUpstreamSimulator,
   type UpstreamSimulator,
   type UpstreamSimulatorOptions,
 } from '../../dev/upstreamSimulator';
+import { getAdapter } from '../../shared/upstream/registry';
 
 const KEY = 'sim-key';
 const SECOND = 1000;
@@ -137,8 +137,8 @@ describe('Face person-group training status', () => {
     // Assess
     expect(body.createdDateTime).toBe('1/3/2017 4:11:35 AM');
     expect(body.lastActionDateTime).toBe('1/3/2017 1:05:09 PM');
-    expect(formatFaceDate(new Date('2023-12-31T00:00:05Z'))).toBe('12/31/2023 12:00:05 AM');
-    expect(formatFaceDate(new Date('2023-07-04T12:30:00Z'))).toBe('7/4/2023 12:30:00 PM');
+    expect(formatUsDate(new Date('2023-12-31T00:00:05Z'))).toBe('12/31/2023 12:00:05 AM');
+    expect(formatUsDate(new Date('2023-07-04T12:30:00Z'))).toBe('7/4/2023 12:30:00 PM');
   });
 
   it('answers failed with its message when the run fails', async () => {
@@ -477,7 +477,7 @@ describe('Fault injection', () => {
       durationMs: 0,
       outcome: 'succeeded',
     });
-    sim.injectFault({ match: { kind: 'language' }, times: 2, response: { status: 503 } });
+    sim.injectFault({ match: { kind: 'language.textAuthoring' }, times: 2, response: { status: 503 } });
     sim.injectFault({
       match: { path: /group-1/ },
       times: Infinity,
@@ -638,7 +638,7 @@ describe('Call records', () => {
         method: 'GET',
         path: '/face/v1.0/persongroups/group-1/training',
         query: {},
-        kind: 'face',
+        kind: 'face.personGroup',
         key: 'key-x',
         status: 401,
       },
@@ -647,7 +647,7 @@ describe('Call records', () => {
         method: 'GET',
         path: '/language/authoring/analyze-text/projects/My%20Project/train/jobs/job-1',
         query: { 'api-version': '2022-05-01' },
-        kind: 'language',
+        kind: 'language.textAuthoring',
         key: KEY,
         status: 404,
       },
@@ -657,7 +657,7 @@ describe('Call records', () => {
         path: '/other',
         query: { x: '1' },
         kind: 'other',
-        key: KEY,
+        key: undefined,
         status: 404,
       },
     ]);
@@ -675,19 +675,21 @@ describe('Demo jobs', () => {
     const sim = await start({ now: clock.now });
 
     // Act
-    const registrations = addDemoJobs(sim, clock.now());
+    const registrations = sim.addDemoJobs(clock.now());
+    const pathOf = (r: { kind: string; identity: Record<string, string> }): string => {
+      const adapter = getAdapter(r.kind)!;
+      return adapter.buildUrl('', r.identity, adapter.defaultApiVersion);
+    };
     const atStart: string[] = [];
     for (const r of registrations) {
-      const path =
-        r.kind === 'face.personGroup' ? facePath(r.personGroupId) : languagePath(r.projectName, r.jobId);
+      const path = pathOf(r);
       const body = (await (await get(sim, path)).json()) as { status?: string; error?: { code: string } };
       atStart.push(body.status ?? body.error?.code ?? '?');
     }
     clock.advance(5 * MINUTE);
     const atEnd: string[] = [];
     for (const r of registrations) {
-      const path =
-        r.kind === 'face.personGroup' ? facePath(r.personGroupId) : languagePath(r.projectName, r.jobId);
+      const path = pathOf(r);
       const res = await get(sim, path);
       atEnd.push(((await res.json()) as { status: string }).status);
     }

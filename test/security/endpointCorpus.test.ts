@@ -12,6 +12,7 @@ import type { Job } from '../../shared/model';
 import { Poller } from '../../shared/poller/poller';
 import { createTableClientFactory, TableJobStore } from '../../shared/store/tableJobStore';
 import { checkUpstreamOrigin } from '../../shared/upstream/allowList';
+import { COGNITIVE_SERVICES_HOSTS as HOSTS } from '../../shared/upstream/hosts';
 import { getAdapter } from '../../shared/upstream/registry';
 import { startTestStack, type TestStack } from '../support/testStack';
 import { hostileEndpoints, VALID_ENDPOINTS, type CorpusEntry } from './endpointCorpus';
@@ -63,7 +64,7 @@ describe('the hostile endpoint corpus', () => {
 describe('checkUpstreamOrigin with the corpus', () => {
   it.each(LOCAL_CORPUS)('refuses $category: $label', ({ endpoint }) => {
     // Act
-    const result = checkUpstreamOrigin(endpoint, [LOCAL_ORIGIN]);
+    const result = checkUpstreamOrigin(endpoint, [LOCAL_ORIGIN], HOSTS);
 
     // Assess
     expect(result.ok).toBe(false);
@@ -71,7 +72,7 @@ describe('checkUpstreamOrigin with the corpus', () => {
 
   it.each(VALID_ENDPOINTS)('accepts $endpoint as $origin', ({ endpoint, origin }) => {
     // Act
-    const result = checkUpstreamOrigin(endpoint, []);
+    const result = checkUpstreamOrigin(endpoint, [], HOSTS);
 
     // Assess
     expect(result).toMatchObject({ ok: true, origin });
@@ -79,9 +80,9 @@ describe('checkUpstreamOrigin with the corpus', () => {
 
   it('accepts the listed loopback origin, with or without a trailing slash, and nothing near it', () => {
     // Act
-    const exact = checkUpstreamOrigin(LOCAL_ORIGIN, [LOCAL_ORIGIN]);
-    const slash = checkUpstreamOrigin(`${LOCAL_ORIGIN}/`, [LOCAL_ORIGIN]);
-    const unlisted = checkUpstreamOrigin(LOCAL_ORIGIN, []);
+    const exact = checkUpstreamOrigin(LOCAL_ORIGIN, [LOCAL_ORIGIN], HOSTS);
+    const slash = checkUpstreamOrigin(`${LOCAL_ORIGIN}/`, [LOCAL_ORIGIN], HOSTS);
+    const unlisted = checkUpstreamOrigin(LOCAL_ORIGIN, [], HOSTS);
 
     // Assess
     expect(exact).toEqual({ ok: true, origin: LOCAL_ORIGIN, resource: '127.0.0.1:7072' });

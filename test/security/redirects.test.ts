@@ -116,7 +116,7 @@ describe('redirects answered to the poller, through the local host', () => {
       jobId: 'j-redirect',
     });
     t.sims.main!.injectFault({
-      match: { kind: 'language' },
+      match: { kind: 'language.textAuthoring' },
       times: 1,
       response: { redirectTo: 'http://169.254.169.254/metadata/identity/oauth2/token', status: 307 },
     });

@@ -54,22 +54,14 @@ export async function stopIdentityEndpoint(): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Jobs and their truth
 
-export type JobSpec =
-  | {
-      sim: number;
-      kind: 'face.personGroup';
-      personGroupId: string;
-      secret?: string;
-      intervalSeconds?: number;
-    }
-  | {
-      sim: number;
-      kind: 'language.textAuthoring';
-      projectName: string;
-      jobId: string;
-      secret?: string;
-      intervalSeconds?: number;
-    };
+/** A job of any kind of the registry: its identity fields by name (e.g. `personGroupId`) beside the options. */
+export interface JobSpec {
+  sim: number;
+  kind: string;
+  secret?: string;
+  intervalSeconds?: number;
+  [identityField: string]: string | number | undefined;
+}
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -133,10 +125,9 @@ export interface Harness {
 
 export function jobOf(spec: JobSpec, origin: string, createdAt: Date): Job {
   const adapter = getAdapter(spec.kind)!;
-  const identity: Identity =
-    spec.kind === 'face.personGroup'
-      ? { personGroupId: spec.personGroupId }
-      : { projectName: spec.projectName, jobId: spec.jobId };
+  const identity: Identity = Object.fromEntries(
+    adapter.identityFields.map((field) => [field, String(spec[field] ?? '')]),
+  );
   const iso = createdAt.toISOString();
   return {
     id: jobIdOf(spec.kind, origin, identity, adapter),

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkExtraOrigin, checkUpstreamOrigin, resourceOf } from '../../shared/upstream/allowList';
+import { COGNITIVE_SERVICES_HOSTS as HOSTS } from '../../shared/upstream/hosts';
 
 const NO_EXTRA: readonly string[] = [];
 
 function refusal(endpoint: string, extra: readonly string[] = NO_EXTRA): string {
-  const result = checkUpstreamOrigin(endpoint, extra);
+  const result = checkUpstreamOrigin(endpoint, extra, HOSTS);
   if (result.ok) throw new Error(`expected ${JSON.stringify(endpoint)} to be refused, got ${result.origin}`);
   return result.message;
 }
@@ -20,7 +21,7 @@ describe('checkUpstreamOrigin: accepted endpoints', () => {
     ['https://usgovvirginia.api.cognitive.microsoft.us'],
     ['https://my-face-01.cognitiveservices.azure.com'],
   ])('accepts the cloud host %s', (endpoint) => {
-    expect(checkUpstreamOrigin(endpoint, NO_EXTRA)).toEqual({
+    expect(checkUpstreamOrigin(endpoint, NO_EXTRA, HOSTS)).toEqual({
       ok: true,
       origin: endpoint,
       resource: endpoint.slice('https://'.length),
@@ -28,7 +29,7 @@ describe('checkUpstreamOrigin: accepted endpoints', () => {
   });
 
   it('accepts a single trailing slash and returns the origin without it', () => {
-    expect(checkUpstreamOrigin('https://myface.cognitiveservices.azure.com/', NO_EXTRA)).toEqual({
+    expect(checkUpstreamOrigin('https://myface.cognitiveservices.azure.com/', NO_EXTRA, HOSTS)).toEqual({
       ok: true,
       origin: 'https://myface.cognitiveservices.azure.com',
       resource: 'myface.cognitiveservices.azure.com',
@@ -36,7 +37,7 @@ describe('checkUpstreamOrigin: accepted endpoints', () => {
   });
 
   it('accepts an explicit :443 and drops it from origin and resource', () => {
-    expect(checkUpstreamOrigin('https://myface.cognitiveservices.azure.com:443/', NO_EXTRA)).toEqual({
+    expect(checkUpstreamOrigin('https://myface.cognitiveservices.azure.com:443/', NO_EXTRA, HOSTS)).toEqual({
       ok: true,
       origin: 'https://myface.cognitiveservices.azure.com',
       resource: 'myface.cognitiveservices.azure.com',
@@ -44,7 +45,7 @@ describe('checkUpstreamOrigin: accepted endpoints', () => {
   });
 
   it('compares scheme and host case-insensitively and returns them lowercase', () => {
-    expect(checkUpstreamOrigin('HTTPS://MyFace.CognitiveServices.Azure.COM', NO_EXTRA)).toEqual({
+    expect(checkUpstreamOrigin('HTTPS://MyFace.CognitiveServices.Azure.COM', NO_EXTRA, HOSTS)).toEqual({
       ok: true,
       origin: 'https://myface.cognitiveservices.azure.com',
       resource: 'myface.cognitiveservices.azure.com',
@@ -52,9 +53,9 @@ describe('checkUpstreamOrigin: accepted endpoints', () => {
   });
 
   it('accepts a resource name of 63 characters and refuses one of 64', () => {
-    expect(checkUpstreamOrigin(`https://${'a'.repeat(63)}.cognitiveservices.azure.com`, NO_EXTRA).ok).toBe(
-      true,
-    );
+    expect(
+      checkUpstreamOrigin(`https://${'a'.repeat(63)}.cognitiveservices.azure.com`, NO_EXTRA, HOSTS).ok,
+    ).toBe(true);
     expect(refusal(`https://${'a'.repeat(64)}.cognitiveservices.azure.com`)).toMatch(/63/);
   });
 });
@@ -204,11 +205,11 @@ describe('checkUpstreamOrigin: extra origins', () => {
     ['http://[::1]:7074', 'http://[::1]:7074', '[::1]:7074'],
     ['https://sim.example.test:8443/', 'https://sim.example.test:8443', 'sim.example.test:8443'],
   ])('accepts %s when it is listed exactly', (endpoint, origin, resource) => {
-    expect(checkUpstreamOrigin(endpoint, extra)).toEqual({ ok: true, origin, resource });
+    expect(checkUpstreamOrigin(endpoint, extra, HOSTS)).toEqual({ ok: true, origin, resource });
   });
 
   it('keeps the Azure allow-list working beside extra origins', () => {
-    expect(checkUpstreamOrigin('https://myface.cognitiveservices.azure.com', extra).ok).toBe(true);
+    expect(checkUpstreamOrigin('https://myface.cognitiveservices.azure.com', extra, HOSTS).ok).toBe(true);
   });
 
   it('refuses a listed host on another port', () => {
@@ -241,7 +242,7 @@ describe('checkUpstreamOrigin: extra origins', () => {
   });
 
   it('accepts the whole 127.0.0.0/8 range as loopback', () => {
-    expect(checkUpstreamOrigin('http://127.10.20.30:9000', ['http://127.10.20.30:9000'])).toEqual({
+    expect(checkUpstreamOrigin('http://127.10.20.30:9000', ['http://127.10.20.30:9000'], HOSTS)).toEqual({
       ok: true,
       origin: 'http://127.10.20.30:9000',
       resource: '127.10.20.30:9000',
@@ -249,7 +250,7 @@ describe('checkUpstreamOrigin: extra origins', () => {
   });
 
   it('drops the default http port from a loopback origin', () => {
-    expect(checkUpstreamOrigin('http://localhost:80', ['http://localhost'])).toEqual({
+    expect(checkUpstreamOrigin('http://localhost:80', ['http://localhost'], HOSTS)).toEqual({
       ok: true,
       origin: 'http://localhost',
       resource: 'localhost',
@@ -286,5 +287,33 @@ describe('resourceOf', () => {
     ['https://sim.example.test:8443', 'sim.example.test:8443'],
   ])('gives the budget key of %s', (origin, resource) => {
     expect(resourceOf(origin)).toBe(resource);
+  });
+});
+
+describe('checkUpstreamOrigin: the kind decides the host families', () => {
+  it('refuses an Azure OpenAI host for a kind that allows only the Cognitive Services families', () => {
+    // Prepare / Act
+    const result = checkUpstreamOrigin('https://contoso.openai.azure.com', NO_EXTRA, HOSTS);
+
+    // Assess
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.message).toMatch(/not an Azure AI services host for this kind/);
+  });
+
+  it('accepts the same host for a kind that lists its family', () => {
+    const openAi = [...HOSTS, '*.openai.azure.com'];
+    expect(checkUpstreamOrigin('https://contoso.openai.azure.com', NO_EXTRA, openAi)).toEqual({
+      ok: true,
+      origin: 'https://contoso.openai.azure.com',
+      resource: 'contoso.openai.azure.com',
+    });
+  });
+
+  it.each([
+    ['https://openai.azure.com'],
+    ['https://a.b.openai.azure.com'],
+    ['https://contoso.openai.azure.com.evil.example'],
+  ])('a wildcard stands for exactly one DNS label: %s is refused', (endpoint) => {
+    expect(checkUpstreamOrigin(endpoint, NO_EXTRA, ['*.openai.azure.com']).ok).toBe(false);
   });
 });

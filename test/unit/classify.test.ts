@@ -367,3 +367,35 @@ describe('classifyHttpError', () => {
     expect(classifyHttpError(answer(500, ''), NOW).message).toBe('Upstream answered 500.');
   });
 });
+
+describe('Shared error conventions of every kind', () => {
+  it('reads the "Please retry after N seconds" hint of a 429 body', () => {
+    // Prepare: an Azure OpenAI-style 429 without any header.
+    const body = JSON.stringify({
+      error: {
+        code: '429',
+        message: 'Requests to the API have exceeded call rate limit. Please retry after 20 seconds.',
+      },
+    });
+
+    // Act
+    const failure = classifyHttpError(answer(429, body), NOW);
+
+    // Assess
+    expect(failure).toMatchObject({ code: 'RateLimited', retryAfterMs: 20_000, upstreamCode: '429' });
+  });
+
+  it('takes the code from the x-ms-error-code header when the body names none', () => {
+    // Prepare / Act
+    const failure = classifyHttpError(answer(404, '', { 'x-ms-error-code': 'OperationNotFound' }), NOW);
+
+    // Assess
+    expect(failure).toMatchObject({ code: 'NotFound', upstreamCode: 'OperationNotFound' });
+  });
+
+  it('keeps the body code over the x-ms-error-code header', () => {
+    const body = JSON.stringify({ code: 'NotFoundIteration', message: 'Not found.' });
+    const failure = classifyHttpError(answer(404, body, { 'x-ms-error-code': 'Other' }), NOW);
+    expect(failure.upstreamCode).toBe('NotFoundIteration');
+  });
+});

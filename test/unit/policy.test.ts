@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Job, PollOutcome, StatusReading } from '../../shared/model';
 import { backoffMs, nextTransition } from '../../shared/poller/policy';
-import { facePersonGroupAdapter } from '../../shared/upstream/face';
-import { languageTextAuthoringAdapter } from '../../shared/upstream/language';
+import { facePersonGroupAdapter } from '../../shared/upstream/kinds/facePersonGroup';
+import { languageTextAuthoringAdapter } from '../../shared/upstream/kinds/languageTextAuthoring';
 
 const now = new Date('2026-05-01T12:00:00.000Z');
 const options = { now, random: () => 0, idleIntervalMs: 900_000 };

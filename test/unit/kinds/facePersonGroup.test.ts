@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PollOutcome, StatusReading, UpstreamFailure } from '../../shared/model';
-import { facePersonGroupAdapter as face } from '../../shared/upstream/face';
-import type { UpstreamResponse } from '../../shared/upstream/types';
+import type { PollOutcome, StatusReading, UpstreamFailure } from '../../../shared/model';
+import { facePersonGroupAdapter as face } from '../../../shared/upstream/kinds/facePersonGroup';
+import type { UpstreamResponse } from '../../../shared/upstream/types';
 
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PollOutcome, StatusReading, UpstreamFailure } from '../../shared/model';
-import { languageTextAuthoringAdapter as language } from '../../shared/upstream/language';
-import { getAdapter, listKinds } from '../../shared/upstream/registry';
-import type { UpstreamResponse } from '../../shared/upstream/types';
+import type { PollOutcome, StatusReading, UpstreamFailure } from '../../../shared/model';
+import { languageTextAuthoringAdapter as language } from '../../../shared/upstream/kinds/languageTextAuthoring';
+import { getAdapter, listKinds } from '../../../shared/upstream/registry';
+import type { UpstreamResponse } from '../../../shared/upstream/types';
 
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const JOB_ID = '8ccf2ffe-e758-4d04-a44a-31512918c7e8_637858368000000000';

@@ -1,6 +1,7 @@
 /**
- * Upstream dates into ISO 8601 UTC. Face documents a non-ISO US form (`1/3/2017 4:11:35 AM`, UTC) beside ISO;
- * Language sends ISO with up to 7 fractional digits. Parsed by hand: `Date.parse` is lenient and host-dependent.
+ * Upstream dates into ISO 8601 UTC, for every kind: ISO 8601 with up to 9 fractional digits, the US form
+ * `1/3/2017 4:11:35 AM` (UTC) some services document beside ISO, and unix seconds. Parsed by hand: `Date.parse`
+ * is lenient and host-dependent.
  */
 
 const ISO =
@@ -20,7 +21,7 @@ interface Parts {
 }
 
 /** ISO 8601 (zone optional: none means UTC) or `M/D/YYYY h:mm:ss AM|PM` (UTC) → ISO UTC; otherwise undefined. */
-export function parseFaceDate(value: unknown): string | undefined {
+export function parseIsoOrUsDate(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (text.length === 0 || text.length > 64) return undefined;
@@ -90,4 +91,15 @@ function toIso(p: Parts): string | undefined {
   if (local.getUTCDate() !== p.day || local.getUTCMonth() !== p.month - 1) return undefined;
   const utc = new Date(local.getTime() - p.offsetMinutes * 60_000);
   return Number.isNaN(utc.getTime()) ? undefined : utc.toISOString();
+}
+
+/** Latest unix-seconds value accepted (9999-12-31T23:59:59Z); earlier than 1900 is refused as well. */
+const MAX_UNIX_SECONDS = 253_402_300_799;
+
+/** Unix seconds (a non-negative integer number, as JSON sends it) → ISO UTC; otherwise undefined. */
+export function parseUnixSeconds(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_UNIX_SECONDS) {
+    return undefined;
+  }
+  return new Date(value * 1000).toISOString();
 }

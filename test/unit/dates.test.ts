@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseFaceDate, parseIsoDate } from '../../shared/upstream/faceDate';
+import { parseIsoDate, parseIsoOrUsDate, parseUnixSeconds } from '../../shared/upstream/dates';
 
-describe('parseFaceDate', () => {
+describe('parseIsoOrUsDate', () => {
   it('reads the seed US form as UTC', () => {
-    expect(parseFaceDate('1/3/2017 4:11:35 AM')).toBe('2017-01-03T04:11:35.000Z');
+    expect(parseIsoOrUsDate('1/3/2017 4:11:35 AM')).toBe('2017-01-03T04:11:35.000Z');
   });
 
   it.each([
@@ -14,7 +14,7 @@ describe('parseFaceDate', () => {
     ['1/3/2017 4:11 AM', '2017-01-03T04:11:00.000Z'],
     ['1/3/2017 16:11:35', '2017-01-03T16:11:35.000Z'],
   ])('reads the US form %j', (value, iso) => {
-    expect(parseFaceDate(value)).toBe(iso);
+    expect(parseIsoOrUsDate(value)).toBe(iso);
   });
 
   it.each([
@@ -25,7 +25,7 @@ describe('parseFaceDate', () => {
     ['2017-01-02T23:11:35-05:00', '2017-01-03T04:11:35.000Z'],
     ['2017-01-03', '2017-01-03T00:00:00.000Z'],
   ])('reads ISO 8601 %j (no zone means UTC)', (value, iso) => {
-    expect(parseFaceDate(value)).toBe(iso);
+    expect(parseIsoOrUsDate(value)).toBe(iso);
   });
 
   it.each([
@@ -46,7 +46,7 @@ describe('parseFaceDate', () => {
     ['Tue, 03 Jan 2017 04:11:35 GMT'],
     ['x'.repeat(1000)],
   ])('gives undefined for %j', (value) => {
-    expect(parseFaceDate(value)).toBeUndefined();
+    expect(parseIsoOrUsDate(value)).toBeUndefined();
   });
 });
 
@@ -57,5 +57,17 @@ describe('parseIsoDate', () => {
 
   it('refuses the US form', () => {
     expect(parseIsoDate('1/3/2017 4:11:35 AM')).toBeUndefined();
+  });
+});
+
+describe('parseUnixSeconds', () => {
+  it('reads unix seconds as ISO UTC', () => {
+    // Prepare: the created_at of a fine-tuning job. Act / Assess.
+    expect(parseUnixSeconds(1_721_021_100)).toBe('2024-07-15T05:25:00.000Z');
+    expect(parseUnixSeconds(0)).toBe('1970-01-01T00:00:00.000Z');
+  });
+
+  it.each([[-1], [1.5], ['1721021100'], [Number.NaN], [1e15], [null]])('refuses %j', (value) => {
+    expect(parseUnixSeconds(value)).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
 /**
- * `language.textAuthoring`: Language Text Analysis Authoring – Get Training Status (SPEC §2, seed 003). A
- * training job is a run: `succeeded`, `partiallyCompleted`, `failed` and `cancelled` are terminal (§3).
+ * The Language authoring training-job status (SPEC §2 / §3, seed 003), shared by the authoring kinds (custom text,
+ * conversations): the same TrainingJobState body, the same seven statuses and the same `ErrorResponse`. A training
+ * job is a run: `succeeded`, `partiallyCompleted`, `failed` and `cancelled` are terminal.
  */
-import type { Identity, JobStatus, PollOutcome, StatusReading } from '../model';
+import { TERMINAL_STATUSES, type JobStatus, type PollOutcome, type StatusReading } from '../model';
 import {
   classifyHttpError,
   cleanMessage,
@@ -12,8 +13,10 @@ import {
   parseJsonObject,
   safeText,
 } from './classify';
-import { parseIsoDate } from './faceDate';
-import type { FieldProblem, JobAdapter, UpstreamResponse } from './types';
+import { parseIsoDate } from './dates';
+import { COGNITIVE_SERVICES_HOSTS } from './hosts';
+import { segmentField } from './identity';
+import type { KindSpec, UpstreamResponse } from './types';
 
 const MAX_STATUS_LENGTH = 100;
 /** At most this many errors / warnings are kept. */
@@ -37,11 +40,6 @@ const DATE_FIELDS: ReadonlySet<string> = new Set([
   'endDateTime',
 ]);
 
-const IDENTITY_LIMITS: ReadonlyArray<{ name: 'projectName' | 'jobId'; max: number }> = [
-  { name: 'projectName', max: 100 },
-  { name: 'jobId', max: 200 },
-];
-
 const LANGUAGE_STATUSES: Readonly<Record<string, JobStatus>> = {
   notstarted: 'notStarted',
   running: 'running',
@@ -51,51 +49,6 @@ const LANGUAGE_STATUSES: Readonly<Record<string, JobStatus>> = {
   cancelling: 'cancelling',
   partiallycompleted: 'partiallyCompleted',
 };
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'partiallyCompleted', 'failed', 'cancelled']);
-
-function identityProblem(name: string, value: unknown, max: number): string | undefined {
-  if (value === undefined || value === null || value === '') return `${name} is required.`;
-  if (typeof value !== 'string') return `${name} must be a string.`;
-  if (value.length > max) return `${name} must be at most ${max} characters.`;
-  if (/[/?#%]/.test(value)) return `${name} must not contain '/', '?', '#' or '%'.`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) return `${name} must not contain control characters.`;
-  if (/\p{Cs}/u.test(value)) return `${name} must be valid Unicode text.`;
-  // '.' and '..' would be resolved as path segments by every URL parser.
-  if (value === '.' || value === '..') return `${name} must not be '.' or '..'.`;
-  return undefined;
-}
-
-export function parseLanguageIdentity(body: Readonly<Record<string, unknown>>): {
-  identity?: Identity;
-  problems: FieldProblem[];
-} {
-  const problems: FieldProblem[] = [];
-  const identity: Record<string, string> = {};
-  for (const { name, max } of IDENTITY_LIMITS) {
-    const value = body[name];
-    const problem = identityProblem(name, value, max);
-    if (problem !== undefined) problems.push({ target: name, message: problem });
-    else if (typeof value === 'string') identity[name] = value;
-  }
-  return problems.length > 0 ? { problems } : { identity, problems };
-}
-
-export function buildLanguageUrl(endpoint: string, identity: Identity, apiVersion: string): string {
-  const base = endpoint.replace(/\/+$/, '');
-  const project = encodeURIComponent(identity.projectName ?? '');
-  const job = encodeURIComponent(identity.jobId ?? '');
-  return (
-    `${base}/language/authoring/analyze-text/projects/${project}/train/jobs/${job}` +
-    `?api-version=${encodeURIComponent(apiVersion)}`
-  );
-}
-
-export function languagePhase(status: JobStatus): 'active' | 'idle' | 'terminal' {
-  if (TERMINAL.has(status)) return 'terminal';
-  return status === 'notFound' ? 'idle' : 'active';
-}
 
 /** Thrown inside the validator only; turned into one InvalidResponse outcome. */
 class ShapeError extends Error {}
@@ -177,7 +130,10 @@ function issues(
 }
 
 /** The documented TextAnalysisAuthoringTrainingJobState, known fields only. */
-function validateJobState(body: Record<string, unknown>): Record<string, unknown> {
+function validateJobState(
+  body: Record<string, unknown>,
+  resultFields: readonly string[],
+): Record<string, unknown> {
   const status = body.status;
   if (typeof status !== 'string' || status.length === 0 || status.length > MAX_STATUS_LENGTH) {
     throw new ShapeError('status is not a string.');
@@ -188,11 +144,7 @@ function validateJobState(body: Record<string, unknown>): Record<string, unknown
   };
   const result = optionalObject(body, 'result', '');
   if (result !== undefined) {
-    const out = copyStrings(
-      result,
-      ['modelLabel', 'trainingConfigVersion', 'estimatedEndDateTime'],
-      'result.',
-    );
+    const out = copyStrings(result, resultFields, 'result.');
     const training = subJobState(result, 'trainingStatus');
     if (training !== undefined) out.trainingStatus = training;
     const evaluation = subJobState(result, 'evaluationStatus');
@@ -216,7 +168,7 @@ function fitUpstream(upstream: Record<string, unknown>): Record<string, unknown>
   return upstream;
 }
 
-function interpretStatus(response: UpstreamResponse): PollOutcome {
+function interpretStatus(response: UpstreamResponse, resultFields: readonly string[]): PollOutcome {
   const invalid = (why: string): PollOutcome => ({
     kind: 'failure',
     failure: invalidResponse(
@@ -229,7 +181,7 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
   if (!body) return invalid('the body is not a JSON object.');
   let upstream: Record<string, unknown>;
   try {
-    upstream = validateJobState(body);
+    upstream = validateJobState(body, resultFields);
   } catch (error: unknown) {
     if (error instanceof ShapeError) return invalid(error.message);
     throw error;
@@ -256,20 +208,41 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
   return { kind: 'status', reading };
 }
 
-export function interpretLanguage(response: UpstreamResponse, now: Date): PollOutcome {
-  if (response.status === 200) return interpretStatus(response);
-  return { kind: 'failure', failure: classifyHttpError(response, now) };
+/** What tells one Language authoring kind from another. */
+export interface LanguageAuthoringProject {
+  kind: string;
+  /** The path segment after `/language/authoring/`: `analyze-text`, `analyze-conversations`. */
+  segment: string;
+  /** Every api version, the default first. */
+  apiVersions: readonly [string, ...string[]];
+  /** The string fields of `result` kept besides the two sub-job states (`trainingMode` for conversations). */
+  extraResultFields?: readonly string[];
 }
 
-export const languageTextAuthoringAdapter: JobAdapter = {
-  kind: 'language.textAuthoring',
-  apiVersions: ['2022-05-01', '2023-04-01'],
-  defaultApiVersion: '2022-05-01',
-  identityFields: ['projectName', 'jobId'],
-  keyHeader: 'Ocp-Apim-Subscription-Key',
-  defaultBudget: { calls: 100, periodMs: 60_000 },
-  phase: languagePhase,
-  parseIdentity: parseLanguageIdentity,
-  buildUrl: buildLanguageUrl,
-  interpret: interpretLanguage,
-};
+/** The spec of a Language authoring kind (the subscription key header, 100 calls a minute). */
+export function languageAuthoringSpec(project: LanguageAuthoringProject): KindSpec {
+  const resultFields = [
+    'modelLabel',
+    'trainingConfigVersion',
+    ...(project.extraResultFields ?? []),
+    'estimatedEndDateTime',
+  ];
+  return {
+    kind: project.kind,
+    apiVersions: project.apiVersions,
+    identity: [segmentField('projectName', 100), segmentField('jobId', 200)],
+    route: (apiVersion) => ({
+      path: `/language/authoring/${project.segment}/projects/{projectName}/train/jobs/{jobId}`,
+      query: { 'api-version': apiVersion },
+    }),
+    keyHeader: 'Ocp-Apim-Subscription-Key',
+    allowedHosts: COGNITIVE_SERVICES_HOSTS,
+    defaultBudget: { calls: 100, periodMs: 60_000 },
+    orderingField: 'lastUpdatedDateTime',
+    lifecycle: { shape: 'run', terminal: TERMINAL_STATUSES },
+    interpret: (response, now) =>
+      response.status === 200
+        ? interpretStatus(response, resultFields)
+        : { kind: 'failure', failure: classifyHttpError(response, now) },
+  };
+}

@@ -1,8 +1,11 @@
 /**
- * `face.personGroup`: Face PersonGroup – Get Training Status (SPEC §2, seed 000). A person group is a resource,
- * not a run: it can be retrained at any time, so no status is terminal (§3).
+ * The Face training status (SPEC §2 / §3, seed 000), shared by the Face kinds: person groups, large person groups
+ * and large face lists answer the same body (`status`, `createdDateTime`, `lastActionDateTime`, `message`, and
+ * `lastSuccessfulTrainingDateTime` in v1.2 and for large collections) and the same errors, differing only in the
+ * path segment and the codes of their 404s. A Face collection is a resource, not a run: it can be retrained at any
+ * time, so no status is terminal.
  */
-import type { Identity, JobStatus, PollOutcome, StatusReading } from '../model';
+import type { JobStatus, PollOutcome, StatusReading } from '../model';
 import {
   classifyHttpError,
   cleanMessage,
@@ -12,10 +15,11 @@ import {
   parseJsonObject,
   safeText,
 } from './classify';
-import { parseFaceDate } from './faceDate';
-import type { FieldProblem, JobAdapter, UpstreamResponse } from './types';
+import { parseIsoOrUsDate } from './dates';
+import { COGNITIVE_SERVICES_HOSTS } from './hosts';
+import { faceIdField } from './identity';
+import type { KindSpec, UpstreamResponse } from './types';
 
-const PERSON_GROUP_ID = /^[a-z0-9_-]{1,64}$/;
 const MAX_STATUS_LENGTH = 100;
 /** Longest upstream message kept in `upstream` (the body may be up to 64 KiB; a Table string holds 32 K). */
 const MAX_TEXT = 1000;
@@ -28,35 +32,15 @@ const FACE_STATUSES: Readonly<Record<string, JobStatus>> = {
   failed: 'failed',
 };
 
-export function parseFaceIdentity(body: Readonly<Record<string, unknown>>): {
-  identity?: Identity;
-  problems: FieldProblem[];
-} {
-  const value = body.personGroupId;
-  if (value === undefined || value === null || value === '') {
-    return { problems: [{ target: 'personGroupId', message: 'personGroupId is required.' }] };
-  }
-  if (typeof value !== 'string' || !PERSON_GROUP_ID.test(value)) {
-    return {
-      problems: [
-        {
-          target: 'personGroupId',
-          message: "personGroupId must be 1 to 64 lowercase letters, digits, '-' or '_'.",
-        },
-      ],
-    };
-  }
-  return { identity: { personGroupId: value }, problems: [] };
-}
-
-export function buildFaceUrl(endpoint: string, identity: Identity, apiVersion: string): string {
-  const base = endpoint.replace(/\/+$/, '');
-  const id = encodeURIComponent(identity.personGroupId ?? '');
-  return `${base}/face/${encodeURIComponent(apiVersion)}/persongroups/${id}/training`;
-}
-
-export function facePhase(status: JobStatus): 'active' | 'idle' | 'terminal' {
-  return status === 'succeeded' || status === 'failed' || status === 'notFound' ? 'idle' : 'active';
+/** What tells one Face collection kind from another. */
+export interface FaceCollection {
+  kind: string;
+  /** The path segment: `persongroups`, `largepersongroups`, `largefacelists`. */
+  segment: string;
+  /** The identity field (`personGroupId`, ...). */
+  idField: string;
+  /** The 404 code of a collection never trained (→ `notStarted`), e.g. `PersonGroupNotTrained`. */
+  notTrainedCode: string;
 }
 
 /** A date field: absent or null → null; a string must be a date (ISO or `1/3/2017 4:11:35 AM`). */
@@ -66,7 +50,7 @@ function dateField(
 ): { ok: true; value: string | null } | { ok: false } {
   const raw = body[name];
   if (raw === undefined || raw === null) return { ok: true, value: null };
-  const iso = parseFaceDate(raw);
+  const iso = parseIsoOrUsDate(raw);
   return iso === undefined ? { ok: false } : { ok: true, value: iso };
 }
 
@@ -87,6 +71,8 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
   if (!created.ok) return invalid('createdDateTime is not a date.');
   const lastAction = dateField(body, 'lastActionDateTime');
   if (!lastAction.ok) return invalid('lastActionDateTime is not a date.');
+  const lastSuccess = dateField(body, 'lastSuccessfulTrainingDateTime');
+  if (!lastSuccess.ok) return invalid('lastSuccessfulTrainingDateTime is not a date.');
   const message = body.message;
   if (message !== undefined && message !== null && typeof message !== 'string') {
     return invalid('message is not a string.');
@@ -97,6 +83,7 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
     createdDateTime: created.value,
     lastActionDateTime: lastAction.value,
   };
+  if (lastSuccess.value !== null) upstream.lastSuccessfulTrainingDateTime = lastSuccess.value;
   const normalized = FACE_STATUSES[status.toLowerCase()];
   const reading: StatusReading = { status: normalized ?? 'running', upstreamStatus: status, upstream };
   if (normalized === undefined) reading.unknownUpstreamStatus = true;
@@ -108,30 +95,41 @@ function interpretStatus(response: UpstreamResponse): PollOutcome {
   return { kind: 'status', reading };
 }
 
-export function interpretFace(response: UpstreamResponse, now: Date): PollOutcome {
+/** Any answer of a Face training-status endpoint into one outcome. */
+export function interpretFaceTraining(
+  response: UpstreamResponse,
+  now: Date,
+  notTrainedCode: string,
+): PollOutcome {
   if (response.status === 200) return interpretStatus(response);
   if (response.status === 404) {
     const error = parseErrorBody(response.bodyText);
-    if (error.code?.toLowerCase() === 'persongroupnottrained') {
-      // The seed: a group that has never been trained.
+    if (error.code?.toLowerCase() === notTrainedCode.toLowerCase()) {
+      // The seed: a collection that has never been trained.
       return {
         kind: 'status',
-        reading: { status: 'notStarted', upstreamStatus: 'PersonGroupNotTrained', upstream: {} },
+        reading: { status: 'notStarted', upstreamStatus: notTrainedCode, upstream: {} },
       };
     }
   }
   return { kind: 'failure', failure: classifyHttpError(response, now) };
 }
 
-export const facePersonGroupAdapter: JobAdapter = {
-  kind: 'face.personGroup',
-  apiVersions: ['v1.0', 'v1.2'],
-  defaultApiVersion: 'v1.0',
-  identityFields: ['personGroupId'],
-  keyHeader: 'Ocp-Apim-Subscription-Key',
-  defaultBudget: { calls: 20, periodMs: 60_000 },
-  phase: facePhase,
-  parseIdentity: parseFaceIdentity,
-  buildUrl: buildFaceUrl,
-  interpret: interpretFace,
-};
+/** The spec of a Face collection kind (SPEC §2: v1.0 and v1.2, the subscription key header, 20 calls a minute). */
+export function faceTrainingSpec(collection: FaceCollection): KindSpec {
+  return {
+    kind: collection.kind,
+    apiVersions: ['v1.0', 'v1.2'],
+    identity: [faceIdField(collection.idField)],
+    route: (apiVersion) => ({
+      path: `/face/${encodeURIComponent(apiVersion)}/${collection.segment}/{${collection.idField}}/training`,
+      query: {},
+    }),
+    keyHeader: 'Ocp-Apim-Subscription-Key',
+    allowedHosts: COGNITIVE_SERVICES_HOSTS,
+    defaultBudget: { calls: 20, periodMs: 60_000 },
+    orderingField: 'lastActionDateTime',
+    lifecycle: { shape: 'resource' },
+    interpret: (response, now) => interpretFaceTraining(response, now, collection.notTrainedCode),
+  };
+}
