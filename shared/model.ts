@@ -100,6 +100,8 @@ export interface StatusReading {
   upstreamUpdatedAt?: string;
   /** Set when the upstream string was not recognized (mapped to `running`). */
   unknownUpstreamStatus?: boolean;
+  /** The upstream's own wait before the next check (Speech `Retry-After` on a 200): the next check is never sooner. */
+  retryAfterMs?: number;
 }
 
 /** An upstream answer that is not a status (SPEC §4), classified by an adapter. */

@@ -76,11 +76,16 @@ function afterReading(
   const from = scheduleFrom && scheduleFrom < now ? scheduleFrom : now;
   const old = job.state;
   const nowIso = now.toISOString();
-  if (
-    reading.upstreamUpdatedAt &&
-    old.upstreamUpdatedAt &&
-    reading.upstreamUpdatedAt < old.upstreamUpdatedAt
-  ) {
+  // SPEC §3: a status never moves backwards on stale data: an older ordering timestamp, or (for kinds without
+  // one, e.g. Azure OpenAI) a non-terminal reading after a terminal status, is dropped.
+  const olderTimestamp =
+    reading.upstreamUpdatedAt !== undefined &&
+    old.upstreamUpdatedAt !== undefined &&
+    reading.upstreamUpdatedAt < old.upstreamUpdatedAt;
+  const leavesTerminal =
+    adapter.phase(old.status) === 'terminal' && adapter.phase(reading.status) !== 'terminal';
+  const hintMs = reading.retryAfterMs === undefined ? undefined : now.getTime() + reading.retryAfterMs;
+  if (olderTimestamp || leavesTerminal) {
     return {
       stale: true,
       state: {
@@ -88,7 +93,10 @@ function afterReading(
         checkedAt: nowIso,
         lastError: null,
         consecutiveFailures: 0,
-        nextCheckAt: scheduleFor(old.status, job, adapter, from, idleIntervalMs, old.estimatedEndDateTime),
+        nextCheckAt: notSoonerThan(
+          scheduleFor(old.status, job, adapter, from, idleIntervalMs, old.estimatedEndDateTime),
+          hintMs,
+        ),
       },
     };
   }
@@ -105,13 +113,9 @@ function afterReading(
     upstream: reading.upstream,
     checkedAt: nowIso,
     changedAt: statusMoved || newRun ? nowIso : old.changedAt,
-    nextCheckAt: scheduleFor(
-      reading.status,
-      job,
-      adapter,
-      from,
-      idleIntervalMs,
-      reading.estimatedEndDateTime,
+    nextCheckAt: notSoonerThan(
+      scheduleFor(reading.status, job, adapter, from, idleIntervalMs, reading.estimatedEndDateTime),
+      hintMs,
     ),
     lastError: null,
     consecutiveFailures: 0,
@@ -221,6 +225,12 @@ function scheduleFor(
     next = Math.max(estimate, now.getTime() + MIN_POLL_INTERVAL_SECONDS * 1000);
   }
   return new Date(next).toISOString();
+}
+
+/** A scheduled check moved to `earliestMs` when it would come sooner (the upstream's own hint; never undercut). */
+function notSoonerThan(nextCheckAt: string | null, earliestMs: number | undefined): string | null {
+  if (nextCheckAt === null || earliestMs === undefined) return nextCheckAt;
+  return Date.parse(nextCheckAt) < earliestMs ? new Date(earliestMs).toISOString() : nextCheckAt;
 }
 
 function historyOf(state: JobState, at: string): HistoryEntry {
