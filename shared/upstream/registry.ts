@@ -4,10 +4,19 @@
  * Everything else (registration, the allow-list, the poller, OpenAPI checks, tests, benchmarks) reads this list.
  */
 import { facePersonGroupAdapter } from './kinds/facePersonGroup';
+import { customVisionIterationAdapter } from './kinds/customVisionIteration';
 import { languageTextAuthoringAdapter } from './kinds/languageTextAuthoring';
+import { openAiFineTuningAdapter } from './kinds/openaiFineTuning';
+import { speechCustomModelAdapter } from './kinds/speechCustomModel';
 import type { JobAdapter } from './types';
 
-const ADAPTERS: readonly JobAdapter[] = [facePersonGroupAdapter, languageTextAuthoringAdapter];
+const ADAPTERS: readonly JobAdapter[] = [
+  facePersonGroupAdapter,
+  languageTextAuthoringAdapter,
+  speechCustomModelAdapter,
+  openAiFineTuningAdapter,
+  customVisionIterationAdapter,
+];
 
 const byKind: ReadonlyMap<string, JobAdapter> = new Map(ADAPTERS.map((adapter) => [adapter.kind, adapter]));
 

@@ -68,7 +68,12 @@ describe('nextTransition: a terminal run status without an ordering timestamp', 
     const job = runJob('failed', 'failed', null);
 
     // Act
-    const t = nextTransition(job, reading({ status: 'cancelled' }), adapter('language.textAuthoring'), options);
+    const t = nextTransition(
+      job,
+      reading({ status: 'cancelled' }),
+      adapter('language.textAuthoring'),
+      options,
+    );
 
     // Assess
     expect(t.stale).toBeUndefined();
@@ -80,7 +85,12 @@ describe('nextTransition: a terminal run status without an ordering timestamp', 
     const job = runJob('running', 'running', now.toISOString());
 
     // Act
-    const t = nextTransition(job, reading({ status: 'notStarted' }), adapter('language.textAuthoring'), options);
+    const t = nextTransition(
+      job,
+      reading({ status: 'notStarted' }),
+      adapter('language.textAuthoring'),
+      options,
+    );
 
     // Assess
     expect(t.stale).toBeUndefined();
