@@ -3,11 +3,20 @@
  * factory makes a fresh API (its own jobs) for one simulator; its `extension` methods join the simulator object.
  */
 import { createFacePersonGroupApi } from './facePersonGroup';
+import { createCustomVisionIterationApi } from './customVisionIteration';
 import { createLanguageTextAuthoringApi } from './languageTextAuthoring';
+import { createOpenAiFineTuningApi } from './openaiFineTuning';
+import { createSpeechCustomModelApi } from './speechCustomModel';
 import type { Identity } from '../../shared/model';
 import type { SimulatedApi } from './types';
 
-const FACTORIES = [createFacePersonGroupApi, createLanguageTextAuthoringApi] as const;
+const FACTORIES = [
+  createFacePersonGroupApi,
+  createLanguageTextAuthoringApi,
+  createSpeechCustomModelApi,
+  createOpenAiFineTuningApi,
+  createCustomVisionIterationApi,
+] as const;
 
 type ExtensionOf<F> = F extends () => SimulatedApi<infer E> ? E : never;
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
