@@ -6,8 +6,9 @@ import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newJob as buildNewJob } from '../shared/api/registration';
+import { APP_ENVIRONMENT } from '../shared/config';
 import type { Identity, Job } from '../shared/model';
-import type { TableJobStore } from '../shared/store/tableJobStore';
+import type { JobStore } from '../shared/store/types';
 import { getAdapter } from '../shared/upstream/registry';
 
 export interface BenchOptions {
@@ -190,7 +191,7 @@ export function newJob(
 
 /** Registers jobs through the store (one $batch each), `concurrency` at a time. Seeding is not measured. */
 export async function seedJobs(
-  store: TableJobStore,
+  store: Pick<JobStore, 'register'>,
   jobs: readonly Job[],
   concurrency = 48,
   onProgress?: (done: number) => void,
@@ -210,63 +211,11 @@ export async function seedJobs(
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes
 
-/**
- * Runs a compiled bench worker (`dist/bench/<name>.js`) in a fresh node with `env`, sends it `input` and resolves
- * with the first message it sends back. The worker exits after answering.
- */
-export function runWorker<T>(
-  name: string,
-  env: Record<string, string>,
-  input: unknown,
-  options: { execArgv?: string[]; timeoutMs?: number } = {},
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const child = fork(path.join(__dirname, `${name}.js`), [], {
-      env: { ...cleanEnv(), ...env },
-      execArgv: options.execArgv ?? [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let answered = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not answer within ${options.timeoutMs ?? 600_000} ms`));
-    }, options.timeoutMs ?? 600_000);
-    child.once('message', (message: unknown) => {
-      answered = true;
-      clearTimeout(timer);
-      const m = message as { error?: string; result?: T };
-      if (m.error !== undefined) reject(new Error(`${name}: ${m.error}`));
-      else resolve(m.result as T);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (!answered) reject(new Error(`${name} exited with code ${String(code)} before answering`));
-    });
-    child.once('error', reject);
-    child.send(input as object);
-  });
-}
-
-/** The worker side of `runWorker`: runs `main` on the input, sends back the result (or the error) and exits. */
-export function workerMain<I, O>(main: (input: I) => Promise<O>): void {
-  process.once('message', (input: unknown) => {
-    main(input as I).then(
-      (result) => process.send?.({ result }, () => process.exit(0)),
-      (error: unknown) =>
-        process.send?.(
-          { error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
-          () => process.exit(1),
-        ),
-    );
-  });
-}
-
 /** The parent's environment without any app setting, so a worker sees only what the benchmark gives it. */
 export function cleanEnv(): Record<string, string> {
-  const appSettings =
-    /^(AzureWebJobsStorage|STATUS_STORAGE|KEY_VAULT_URL|AZURE_CLIENT_ID|IDENTITY_|MSI_|ALLOWED_UPSTREAM_HOSTS|UPSTREAM_|POLL_SCHEDULE|SECRET_CACHE|CYCLE_|IDLE_INTERVAL|PORT$)/;
+  const appSettings = new Set(APP_ENVIRONMENT);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !appSettings.test(k)) out[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !appSettings.has(k)) out[k] = v;
   return out;
 }
 

@@ -9,10 +9,10 @@ import type { CycleReport } from '../shared/poller/poller';
 import { sampleIdentityOf } from '../dev/simulator/registry';
 import { seedJobs, serviceMain } from './common';
 import { addTrainingJobs } from './fixtures';
-import { memoryTables } from './memoryTables';
+import { memoryTables } from '../dev/memoryTables';
 
 export interface CycleWorkerInput {
-  /** Keep the tables in this process (bench/memoryTables.ts) instead of the storage the settings name. */
+  /** Keep the tables in this process (dev/memoryTables.ts) instead of the storage the settings name. */
   memoryTables?: boolean;
 }
 
@@ -38,9 +38,8 @@ export interface CycleRun {
 
 serviceMain(async (input: CycleWorkerInput) => {
   const tables = input.memoryTables ? memoryTables() : undefined;
-  const services = tables
-    ? await buildServices(getConfig(), { tableClient: tables.factory })
-    : await getServices();
+  const services = tables ? buildServices(getConfig(), { tableClient: tables.factory }) : await getServices();
+  if (tables) await services.store.initialize();
   const gc = (): void => {
     const collect = (globalThis as { gc?: () => void }).gc;
     if (!collect) throw new Error('run the worker with --expose-gc');

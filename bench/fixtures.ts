@@ -1,11 +1,9 @@
-/** Training jobs on simulators, and a Poller wired for benchmarks. */
-import type { Clock } from '../shared/clock';
-import { silentLogger } from '../shared/logger';
+/** Training jobs on simulators, and the app's services wired for benchmarks. */
+import { buildServices, type ServiceOverrides, type Services } from '../functions/buildServices';
+import { loadConfig } from '../shared/config';
 import type { Job } from '../shared/model';
-import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
-import type { JobStore } from '../shared/store/types';
-import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
+import type { KeyProvider } from '../shared/poller/poller';
+import { listKinds } from '../shared/upstream/registry';
 import type { UpstreamSimulator } from '../dev/upstreamSimulator';
 import { newJob } from './common';
 
@@ -39,36 +37,25 @@ export function addTrainingJobs(
   return jobs;
 }
 
-/** A Poller as functions/services.ts builds it, with a given key provider, clock and settings. */
-export function benchPoller(
-  store: JobStore,
-  keys: KeyProvider,
-  clock: Clock,
-  settings: {
-    allowedUpstreamOrigins: string[];
-    rateLimits: Map<string, { calls: number; periodMs: number }>;
-    cycleDeadlineMs?: number;
-    cycleMaxJobs?: number;
-    fetchUpstream?: FetchUpstream;
-  },
-): Poller {
-  return new Poller({
-    store,
-    keys,
-    getAdapter,
-    fetchUpstream: settings.fetchUpstream ?? fetchUpstream,
-    clock,
-    random: Math.random,
-    logger: silentLogger,
-    settings: {
-      allowedUpstreamOrigins: settings.allowedUpstreamOrigins,
-      rateLimits: settings.rateLimits,
-      upstreamTimeoutMs: 10_000,
-      cycleDeadlineMs: settings.cycleDeadlineMs ?? 300_000,
-      cycleMaxJobs: settings.cycleMaxJobs ?? 1_000_000,
-      idleIntervalMs: 900_000,
-    },
+/**
+ * The app's services for a benchmark, built by the composition root as in the app: `settings` are app settings
+ * (parsed by loadConfig; storage and vault default to placeholders, for benchmarks that replace both), `overrides`
+ * the parts the benchmark replaces (a store, a key provider, a clock, a fetch).
+ */
+export function benchServices(settings: Record<string, string>, overrides: ServiceOverrides = {}): Services {
+  const config = loadConfig({
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    KEY_VAULT_URL: 'https://bench-unused.vault.azure.net',
+    CYCLE_DEADLINE_SECONDS: '300',
+    CYCLE_MAX_JOBS: '1000000',
+    ...settings,
   });
+  return buildServices(config, overrides);
+}
+
+/** `UPSTREAM_RATE_LIMITS` for simulators with one budget each. */
+export function rateLimitsOf(sims: readonly { origin: string }[], budget: string): string {
+  return sims.map((s) => `${new URL(s.origin).host}=${budget}`).join(',');
 }
 
 /** A key provider that always has the key (no vault): for benchmarks that do not measure secrets. */

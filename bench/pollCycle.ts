@@ -69,7 +69,7 @@ interface CycleResult {
   lastCallMs: number;
 }
 
-/** Where the tables live: Azurite behind the counting proxy, or in the worker (bench/memoryTables.ts). */
+/** Where the tables live: Azurite behind the counting proxy, or in the worker (dev/memoryTables.ts). */
 type Storage =
   | { kind: 'azurite'; azurite: AzuriteInstance; proxy: TrafficProxy; store: TableJobStore }
   | { kind: 'memory' };
@@ -295,7 +295,7 @@ function sum(values: Iterable<number>): number {
 export async function benchPollCycle(options: BenchOptions): Promise<Figure[]> {
   const { quick, log } = options;
   const BENCH = '2 poll cycle';
-  // Full: 10,000 jobs over 50 resources at the Language authoring default budget (100 calls/min each, SPEC §1):
+  // Full: 10,000 jobs over 50 resources at the Language authoring default budget (100 calls/min each, docs/spec.md §1):
   // a 120 s bound, at a rate (83 jobs/s) this shared 2-core machine sustains. Quick: 200 jobs over 10 at 5/s.
   const jobs = quick ? 200 : 10_000;
   const budget = quick ? ({ calls: 5, per: 's' } as const) : ({ calls: 100, per: 'min' } as const);
@@ -387,7 +387,7 @@ export async function benchGrowth(options: BenchOptions): Promise<Figure[]> {
   const { quick, log } = options;
   const BENCH = '5 growth';
   // Budgets far above what the machine can do, so the cycle measures the app, not the budget; the tables are
-  // in memory (bench/memoryTables.ts: flat cost per operation), because Azurite's cost per write grows with the
+  // in memory (dev/memoryTables.ts: flat cost per operation), because Azurite's cost per write grows with the
   // table and would be what a 50,000-job run measures.
   const sizes = process.env.BENCH_GROWTH_SIZES
     ? process.env.BENCH_GROWTH_SIZES.split(',').map(Number)

@@ -13,10 +13,7 @@ import { startAzurite } from '../dev/azurite';
 import { startUpstreamSimulator } from '../dev/upstreamSimulator';
 import { loadFunctionTable } from '../dev/stack';
 import type { TableClient } from '@azure/data-tables';
-import { JobsApi } from '../shared/api/jobsApi';
-import { systemClock } from '../shared/clock';
 import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
 import {
   figure,
   median,
@@ -29,7 +26,7 @@ import {
   type Figure,
   type LoadResult,
 } from './common';
-import { addTrainingJobs, benchPoller, fixedKey } from './fixtures';
+import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
 
 const BENCH = '1 cached read';
 const KEY = 'bench-read-key';
@@ -63,10 +60,10 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     const jobs = addTrainingJobs(sim, { count: jobCount, now, runningMs: 3_600_000, keySecretName: KEY });
     await seedJobs(store, jobs);
     const host = new URL(sim.origin).host;
-    const seeded = await benchPoller(store, fixedKey(KEY), systemClock, {
-      allowedUpstreamOrigins: [sim.origin],
-      rateLimits: new Map([[host, { calls: 1_000_000, periodMs: 1000 }]]),
-    }).runCycle();
+    const seeded = await benchServices(
+      { ALLOWED_UPSTREAM_HOSTS: sim.origin, UPSTREAM_RATE_LIMITS: rateLimitsOf([sim], '1000000/s') },
+      { store, keys: fixedKey(KEY) },
+    ).poller.runCycle();
     if (seeded.polled !== jobCount) throw new Error(`seeding poll: ${seeded.polled} of ${jobCount} polled`);
     log(`  ${jobCount} jobs seeded and polled once`);
 
@@ -304,15 +301,10 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
 async function ownWork(entity: unknown, quick: boolean): Promise<{ ok: number; notModified: number }> {
   const answer = entity as Record<string, unknown>;
   const fakeClient = { getEntity: () => Promise.resolve({ ...answer }) };
-  const store = new TableJobStore({ tableClient: () => fakeClient as unknown as TableClient });
-  const api = new JobsApi({
-    store,
-    poller: { pollNow: () => Promise.reject(new Error('unused')), withLogger: () => ({}) as never },
-    clock: systemClock,
-    getAdapter,
-    listKinds,
-    allowedUpstreamOrigins: [],
-  });
+  const { api } = benchServices(
+    {},
+    { tableClient: () => fakeClient as unknown as TableClient, keys: fixedKey(KEY) },
+  );
   const id = String(answer['id']);
   const first = await api.getStatus(id, null);
   const etag = (first.headers as Record<string, string>)['etag']!;

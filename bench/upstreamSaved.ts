@@ -2,30 +2,29 @@
  * Benchmark 3 — upstream calls saved. A apps read the status of their job every 5 s for 10 simulated minutes
  * through the cache (the real status handler over Azurite, the real poller on a schedule of every 10 s), against
  * the same apps polling the upstream simulators directly at the same instants. Time is simulated
- * (bench/virtualClock.ts): the poller's budget slots and the simulators' training progress follow it, and every
- * read and every call is a real request. Jobs keep running for the whole window (the worst case for the cache:
+ * (dev/virtualClock.ts, advanced by this driver): the poller's budget slots and the simulators' training progress
+ * follow it, and every read and every call is a real request. Jobs keep running for the whole window (the worst case for the cache:
  * a job that ends stops being polled).
  */
 import http from 'node:http';
 import { startAzurite } from '../dev/azurite';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../dev/upstreamSimulator';
-import { JobsApi } from '../shared/api/jobsApi';
 import type { Job } from '../shared/model';
 import type { CycleReport } from '../shared/poller/poller';
 import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
 import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
+import { getAdapter } from '../shared/upstream/registry';
 import { figure, seedJobs, type BenchOptions, type Figure } from './common';
-import { addTrainingJobs, benchPoller, fixedKey } from './fixtures';
-import { trackAll, VirtualClock } from './virtualClock';
+import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
+import { trackAll, VirtualClock } from '../dev/virtualClock';
 
 const BENCH = '3 upstream calls saved';
 const KEY = 'bench-saved-key';
 const READ_EVERY_MS = 5_000;
 const CYCLE_EVERY_MS = 10_000;
 const WINDOW_MS = 10 * 60_000;
-/** Per-resource budget of the cache's poller: the Language authoring default (SPEC §1). */
-const BUDGET = { calls: 100, periodMs: 60_000 };
+/** Per-resource budget of the cache's poller: the Language authoring default (docs/spec.md §1). */
+const BUDGET_CALLS_PER_MINUTE = 100;
 
 export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[]> {
   const { quick, log } = options;
@@ -33,7 +32,7 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
   const jobCount = quick ? 3 : 100;
   const resources = quick ? 1 : 10;
   const start = Math.floor(Date.now() / 60_000) * 60_000;
-  const clock = new VirtualClock(start);
+  const clock = new VirtualClock(start, { advance: 'manual' });
   const azurite = await startAzurite();
   const stops: (() => Promise<void>)[] = [() => azurite.stop()];
   try {
@@ -69,20 +68,14 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
       directJobs.push(...addTrainingJobs(twin, spec));
     }
     await seedJobs(store, jobs);
-    const poller = benchPoller(store, fixedKey(KEY), clock, {
-      allowedUpstreamOrigins: cached.map((s) => s.origin),
-      rateLimits: new Map(cached.map((s) => [new URL(s.origin).host, BUDGET])),
-      cycleDeadlineMs: 50_000,
-      fetchUpstream: (url, o) => clock.track(fetchUpstream(url, o)),
-    });
-    const api = new JobsApi({
-      store,
-      poller,
-      clock,
-      getAdapter,
-      listKinds,
-      allowedUpstreamOrigins: cached.map((s) => s.origin),
-    });
+    const { poller, api } = benchServices(
+      {
+        ALLOWED_UPSTREAM_HOSTS: cached.map((s) => s.origin).join(','),
+        UPSTREAM_RATE_LIMITS: rateLimitsOf(cached, `${BUDGET_CALLS_PER_MINUTE}/min`),
+        CYCLE_DEADLINE_SECONDS: '50',
+      },
+      { store, keys: fixedKey(KEY), clock, fetchUpstream: (url, o) => clock.track(fetchUpstream(url, o)) },
+    );
     const directUrls = directJobs.map((job) =>
       getAdapter(job.kind)!.buildUrl(job.endpoint, job.identity, job.apiVersion),
     );
@@ -124,7 +117,7 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
     const cachedCalls = cached.reduce((n, s) => n + s.calls.length, 0);
     const directCalls = direct.reduce((n, s) => n + s.calls.length, 0);
     const perResourcePerMinute = (directCalls / resources / WINDOW_MS) * 60_000;
-    const refusedShare = Math.max(0, 1 - BUDGET.calls / perResourcePerMinute);
+    const refusedShare = Math.max(0, 1 - BUDGET_CALLS_PER_MINUTE / perResourcePerMinute);
     return [
       figure({
         benchmark: BENCH,
@@ -138,7 +131,7 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
           `ratio = calls saved (direct ÷ cached); ${reads} status reads served by the cache (${readErrors} not 200), ` +
           `${cycles} poll cycles, ${(cachedCalls / jobCount).toFixed(1)} upstream calls per job; ` +
           `direct polling: ${perResourcePerMinute.toFixed(0)} calls/min per resource against a budget of ` +
-          `${BUDGET.calls}/min, so ${(refusedShare * 100).toFixed(0)} % of them would be refused with 429` +
+          `${BUDGET_CALLS_PER_MINUTE}/min, so ${(refusedShare * 100).toFixed(0)} % of them would be refused with 429` +
           (directErrors > 0 ? `; ${directErrors} direct calls not 200` : ''),
       }),
     ];

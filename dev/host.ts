@@ -3,7 +3,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import type { FunctionDefinition } from '../functions/registry';
+import { ApiError, methodNotAllowed, notFound, payloadTooLarge, toErrorResponse } from '../shared/api/errors';
+import type { Logger } from '../shared/logger';
 import { parseSchedule } from '../shared/schedule';
+
+/**
+ * Longest single timer wait. Node fires a `setTimeout` over 2^31-1 ms (24.8 days) at once, so a run further away
+ * (a yearly or monthly schedule) is reached in steps of at most this, each re-computing the remaining wait.
+ */
+export const MAX_TIMER_STEP_MS = 24 * 60 * 60 * 1000;
 
 /** One log line from a function, as the host would see it. */
 export interface HostLogEntry {
@@ -54,6 +62,27 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
   };
 
+  /** The host's own log lines (a refusal of its own, a handler that failed outside the error mapping). */
+  const hostLog =
+    (level: string) =>
+    (message: string, properties?: Record<string, unknown>): void =>
+      options.onLog?.({
+        functionName: 'host',
+        invocationId: '',
+        level,
+        message: properties ? `${message} ${JSON.stringify(properties)}` : message,
+      });
+  const hostLogger: Logger = {
+    info: hostLog('information'),
+    warn: hostLog('warning'),
+    error: hostLog('error'),
+  };
+  /** Every answer the host gives itself is in the API's error shape, mapped where the API maps its own. */
+  const refuse = (req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void => {
+    req.resume(); // whatever is left of the body is read and dropped, so the connection stays usable
+    send(res, toErrorResponse(error, hostLogger), req.method === 'HEAD');
+  };
+
   const runTimer = (
     definition: Extract<FunctionDefinition, { trigger: 'timer' }>,
     isPastDue: boolean,
@@ -88,40 +117,50 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   );
 
   const server = http.createServer((req, res) => {
-    void serve(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+    void serve(req, res).catch((error: unknown) => {
+      if (res.headersSent) res.end();
+      else refuse(req, res, error);
     });
   });
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const method = req.method ?? 'GET';
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
-    if (admin && req.method === 'POST') {
-      await readBody(req, maxBodyBytes);
-      const definition = options.functions.find((f) => f.name === decodeURIComponent(admin[1]!));
-      if (!definition) return send(res, { status: 404 });
-      if (definition.trigger !== 'timer') return send(res, { status: 400 });
+    if (admin) {
+      if (method !== 'POST') return refuse(req, res, methodNotAllowed(method, ['POST']));
+      if ((await readBody(req, maxBodyBytes)) === undefined)
+        return refuse(req, res, payloadTooLarge(maxBodyBytes));
+      const name = decodeURIComponent(admin[1]!);
+      const definition = options.functions.find((f) => f.name === name);
+      if (!definition) return refuse(req, res, notFound(`No function is named ${name}.`, 'name'));
+      if (definition.trigger !== 'timer') {
+        return refuse(
+          req,
+          res,
+          new ApiError(400, 'InvalidArgument', `${name} is not a timer function.`, 'name'),
+        );
+      }
       void runTimer(definition, false);
       return send(res, { status: 202 });
     }
-    if (!url.pathname.startsWith('/api/')) return send(res, { status: 404 });
+    const noRoute = (): ApiError => notFound(`No route answers ${url.pathname}.`);
+    if (!url.pathname.startsWith('/api/')) return refuse(req, res, noRoute());
     const path = url.pathname.slice('/api/'.length);
-    let routeMatched = false;
+    const allowed = new Set<string>();
     for (const { definition, match } of httpRoutes) {
       const params = match(path);
       if (!params) continue;
-      routeMatched = true;
-      if (!definition.methods.includes((req.method ?? 'GET') as (typeof definition.methods)[number]))
-        continue;
+      for (const m of definition.methods) allowed.add(m);
+      if (!definition.methods.includes(method as (typeof definition.methods)[number])) continue;
       const body = hasBody(req) ? await readBody(req, maxBodyBytes) : (req.resume(), EMPTY);
-      if (body === undefined) return send(res, { status: 413 });
+      if (body === undefined) return refuse(req, res, payloadTooLarge(maxBodyBytes));
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
       const request = new HttpRequest({
-        method: req.method ?? 'GET',
+        method,
         url: url.toString(),
         headers,
         query: Object.fromEntries(url.searchParams),
@@ -129,9 +168,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         ...(body.length > 0 ? { body: { string: body.toString('utf8') } } : {}),
       });
       const response = await definition.handler(request, context(definition.name));
-      return send(res, response);
+      return send(res, response, method === 'HEAD');
     }
-    return send(res, { status: routeMatched ? 405 : 404 });
+    if (allowed.size === 0) return refuse(req, res, noRoute());
+    return refuse(req, res, methodNotAllowed(method, [...allowed]));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -148,17 +188,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         (_, name: string) => options.appSettings[name] ?? '',
       );
       const schedule = parseSchedule(expression);
-      const arm = (): void => {
-        const next = schedule.next(new Date());
-        if (stopped || !next) return;
+      /** Waits for `at` in steps of at most MAX_TIMER_STEP_MS, then runs and arms the next occurrence. */
+      const armAt = (at: Date): void => {
+        if (stopped) return;
+        const wait = Math.min(Math.max(at.getTime() - Date.now(), 0), MAX_TIMER_STEP_MS);
         const handle = setTimeout(() => {
           timers.delete(handle);
+          // A step short of the run (or a timer a few ms early by the wall clock): wait for the rest.
+          if (Date.now() < at.getTime()) return armAt(at);
           void runTimer(definition, false);
-          arm();
-        }, next.getTime() - Date.now());
+          armNext(at);
+        }, wait);
         timers.add(handle);
       };
-      arm();
+      // The occurrence after the one that ran (or after now, when the run came late): never the same one twice.
+      const armNext = (after: Date): void => {
+        const next = schedule.next(new Date(Math.max(Date.now(), after.getTime())));
+        if (next) armAt(next);
+      };
+      armNext(new Date());
     }
   }
 
@@ -236,8 +284,11 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer |
   });
 }
 
-/** Writes the response with a Content-Length (no chunked encoding): one socket write for a JSON answer. */
-function send(res: http.ServerResponse, response: HttpResponseInit): void {
+/**
+ * Writes the response with a Content-Length (no chunked encoding): one socket write for a JSON answer. For HEAD
+ * (`head`), the same status and headers, Content-Length included, without the body (RFC 9110 §9.3.2).
+ */
+function send(res: http.ServerResponse, response: HttpResponseInit, head = false): void {
   const headers: Record<string, string> = {};
   const given = response.headers;
   if (given instanceof Headers || Array.isArray(given)) {
@@ -261,7 +312,8 @@ function send(res: http.ServerResponse, response: HttpResponseInit): void {
   if (body !== undefined && status !== 204 && status !== 304) {
     headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
     res.writeHead(status, headers);
-    res.end(body);
+    if (head) res.end();
+    else res.end(body);
   } else {
     res.writeHead(status, headers);
     res.end();

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { SECRET_NAME_PATTERN } from '../shared/model';
 
 /**
  * A local Key Vault stand-in that the real `SecretClient` talks to (secrets only): the bearer challenge
@@ -46,7 +47,6 @@ export interface KeyVaultStandInOptions {
 }
 
 const RESOURCE = 'https://vault.azure.net';
-const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 
 interface SecretVersion {
   version: string;
@@ -72,7 +72,7 @@ export async function startKeyVault(options: KeyVaultStandInOptions = {}): Promi
   let url = '';
 
   const setSecret = (name: string, value: string, extra: Partial<SecretVersion> = {}): SecretVersion => {
-    if (!SECRET_NAME.test(name)) throw new Error(`Invalid secret name: ${name}`);
+    if (!SECRET_NAME_PATTERN.test(name)) throw new Error(`Invalid secret name: ${name}`);
     const entry: SecretVersion = {
       ...extra,
       version: crypto.randomBytes(16).toString('hex'),
@@ -147,7 +147,8 @@ export async function startKeyVault(options: KeyVaultStandInOptions = {}): Promi
 
       const segments = requestUrl.pathname.split('/').filter((s) => s !== '');
       const name = segments[1] !== undefined ? decodeURIComponent(segments[1]) : '';
-      const isSecretPath = segments[0] === 'secrets' && SECRET_NAME.test(name) && segments.length <= 3;
+      const isSecretPath =
+        segments[0] === 'secrets' && SECRET_NAME_PATTERN.test(name) && segments.length <= 3;
       if (isSecretPath && req.method === 'GET') reads.set(name, (reads.get(name) ?? 0) + 1);
 
       const active = faults[0];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FunctionDefinition } from '../functions/registry';
+import { STORAGE_SETTINGS } from '../shared/config';
 import { startAzurite, type AzuriteInstance } from './azurite';
 import { startLocalHost, type HostLogEntry, type LocalHost } from './host';
 import { startIdentityEndpoint, type IdentityEndpoint } from './identityStandIn';
@@ -70,13 +71,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const started: { stop(): Promise<void> }[] = [];
   const stack: Omit<LocalStack, 'host' | 'stop'> = { settings: {}, demoJobIds: [] };
   try {
-    const hasStorage = [
-      'AzureWebJobsStorage',
-      'AzureWebJobsStorage__accountName',
-      'AzureWebJobsStorage__tableServiceUri',
-      'STATUS_STORAGE',
-      'STATUS_STORAGE__tableServiceUri',
-    ].some((name) => env[name]);
+    const hasStorage = STORAGE_SETTINGS.some((name) => env[name]);
     if (!hasStorage) {
       stack.azurite = await startAzurite();
       started.push(stack.azurite);

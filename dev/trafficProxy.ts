@@ -7,8 +7,8 @@ export type ProxyAction = 'forward' | { status: number; body?: string } | 'reset
 export interface TrafficProxy {
   /** `http://127.0.0.1:PORT` */
   origin: string;
-  /** Requests seen, in order (method and path with query). */
-  readonly requests: ReadonlyArray<{ method: string; path: string }>;
+  /** Requests seen, in order (method and path with query, and the status answered once it is known). */
+  readonly requests: ReadonlyArray<{ method: string; path: string; status?: number }>;
   resetCount(): void;
   /** Decides, per request, whether to forward it or inject a fault (default: forward everything). */
   setFaults(decide: ((request: { method: string; path: string }) => ProxyAction) | undefined): void;
@@ -21,11 +21,14 @@ export interface TrafficProxy {
  */
 export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
   const targetUrl = new URL(target);
-  const requests: { method: string; path: string }[] = [];
+  const requests: { method: string; path: string; status?: number }[] = [];
   let decide: ((request: { method: string; path: string }) => ProxyAction) | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
-    const entry = { method: req.method ?? 'GET', path: req.url ?? '/' };
+    const entry: { method: string; path: string; status?: number } = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+    };
     requests.push(entry);
     const action = decide?.(entry) ?? 'forward';
     if (action === 'reset') {
@@ -34,6 +37,7 @@ export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
     }
     if (action !== 'forward') {
       req.resume();
+      entry.status = action.status;
       res.writeHead(action.status, { 'content-type': 'application/json' });
       res.end(action.body ?? '');
       return;
@@ -48,11 +52,13 @@ export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
         agent,
       },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        entry.status = upstreamRes.statusCode ?? 502;
+        res.writeHead(entry.status, upstreamRes.headers);
         upstreamRes.pipe(res);
       },
     );
     upstream.on('error', () => {
+      entry.status ??= 502;
       if (!res.headersSent) res.writeHead(502);
       res.end();
     });

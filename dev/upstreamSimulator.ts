@@ -13,7 +13,7 @@ import {
 } from './simulator/types';
 
 /**
- * A real local HTTP server that speaks the training-status API of every kind (SPEC §2), for the local run
+ * A real local HTTP server that speaks the training-status API of every kind (docs/spec.md §2), for the local run
  * (`npm start`) and the test suites. This file is the server: keys (each kind's own key header), the per-resource
  * rate limit, injected faults and the call records. Each kind's API lives in `dev/simulator/<kind>.ts` behind the
  * `SimulatedApi` interface (`dev/simulator/types.ts`), listed in `dev/simulator/registry.ts`.
@@ -96,7 +96,7 @@ export interface UpstreamSimulatorCore {
   removeJob(kind: string, identity: Identity): void;
   /** A valid identity of `kind` made from `seed` (distinct seeds give distinct identities). */
   sampleIdentity(kind: string, seed: string): Identity;
-  /** The SPEC §4 error answers of `kind`, as its service sends them. */
+  /** The docs/spec.md §4 error answers of `kind`, as its service sends them. */
   errorsOf(kind: string): KindErrorAnswers;
   /** The kinds this simulator speaks (the kind registry's order). */
   readonly kinds: readonly string[];

@@ -8,6 +8,7 @@ import { getJobHistory } from './getJobHistory';
 import { getJobStatus } from './getJobStatus';
 import { health } from './health';
 import { listJobs } from './listJobs';
+import { openApi } from './openapi';
 import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
@@ -26,5 +27,6 @@ export const functionTable: readonly FunctionDefinition[] = [
   refreshJob,
   deleteJob,
   health,
+  openApi,
   pollJobs,
 ];

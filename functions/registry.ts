@@ -50,12 +50,17 @@ export function httpFunction(
       return toErrorResponse(error, contextLogger(context));
     }
   };
-  app.http(name, { route: options.route, methods: options.methods, authLevel: options.authLevel, handler });
+  // HEAD on every GET route (docs/spec.md §7): the handler answers as for GET; the host sends no body.
+  const methods: HttpMethod[] =
+    options.methods.includes('GET') && !options.methods.includes('HEAD')
+      ? [...options.methods, 'HEAD']
+      : options.methods;
+  app.http(name, { route: options.route, methods, authLevel: options.authLevel, handler });
   return {
     name,
     trigger: 'http',
     route: options.route,
-    methods: options.methods,
+    methods,
     authLevel: options.authLevel,
     handler,
   };

@@ -1,21 +1,13 @@
 /*
- * Cold start: importing the app (functions/index.ts) loads only what registering the functions and checking the
- * settings need. The wiring (./buildServices) and with it the Azure SDKs (@azure/data-tables, @azure/identity,
- * @azure/keyvault-secrets: most of the import time) load on first use, and are then shared by every invocation
- * of the process.
+ * The per-process cache of the services. Cold start: importing the app (functions/index.ts) loads only what
+ * registering the functions and checking the settings need. The composition root (./buildServices) and with it
+ * the Azure SDKs (@azure/data-tables, @azure/identity, @azure/keyvault-secrets: most of the import time) load on
+ * first use, and are then shared by every invocation of the process.
  */
-import type { JobsApi } from '../shared/api/jobsApi';
 import { loadConfig, type Config } from '../shared/config';
-import type { Poller } from '../shared/poller/poller';
-import type { TableJobStore } from '../shared/store/tableJobStore';
+import type { Services } from './buildServices';
 
-/** Everything the functions need, built once per process from the settings. */
-export interface Services {
-  config: Config;
-  store: TableJobStore;
-  poller: Poller;
-  api: JobsApi;
-}
+export type { Services } from './buildServices';
 
 let config: Config | undefined;
 let services: Promise<Services> | undefined;
@@ -38,5 +30,7 @@ export function getServices(): Promise<Services> {
 /** A relative CommonJS module, so the SDKs it requires load once, as CommonJS (not a second ESM copy). */
 async function loadAndBuild(config: Config): Promise<Services> {
   const { buildServices } = await import('./buildServices.js');
-  return buildServices(config);
+  const built = buildServices(config);
+  await built.store.initialize();
+  return built;
 }

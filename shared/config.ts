@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { parseSchedule } from './schedule';
+import { isLoopbackHost } from './upstream/allowList';
 import type { RateBudget } from './upstream/types';
 
 /**
- * Settings (SPEC §9) parsed once, at start, into a typed object. Nothing else reads `process.env`.
+ * Settings (docs/spec.md §9) parsed once, at start, into a typed object. Nothing else reads `process.env`.
  * Every problem is listed at once.
  */
 export interface Config {
@@ -14,8 +15,7 @@ export interface Config {
   keyVaultUrl: string;
   /** The managed identity endpoint is present (Azure, or the local identity stand-in). */
   managedIdentity: { available: boolean; clientId?: string };
-  pollSchedule: string;
-  /** Extra exact origins allowed as upstream endpoints (SPEC §8). */
+  /** Extra exact origins allowed as upstream endpoints (docs/spec.md §8). */
   allowedUpstreamOrigins: string[];
   /** Per-resource budgets (`host` or `host:port`, lowercase). */
   rateLimits: Map<string, RateBudget>;
@@ -24,7 +24,6 @@ export interface Config {
   cycleDeadlineMs: number;
   cycleMaxJobs: number;
   idleIntervalMs: number;
-  port: number;
 }
 
 /** Every setting the app reads, with its default (infra checks compare app settings against this list). */
@@ -47,12 +46,6 @@ export const SETTINGS = {
 } as const;
 
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
 
 const optionalText = z
   .string()
@@ -94,6 +87,22 @@ const schema = z.object({
   PORT: integerSetting(7071, 1, 65_535),
 });
 
+/** The settings that name the status tables' storage: any one of them is enough. */
+export const STORAGE_SETTINGS = [
+  'AzureWebJobsStorage',
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__tableServiceUri',
+  'STATUS_STORAGE',
+  'STATUS_STORAGE__tableServiceUri',
+] as const;
+
+/**
+ * Every environment variable the app reads: those `loadConfig` parses (the documented `SETTINGS`, the alternative
+ * storage forms and the platform's identity endpoint) and the identity endpoint's header, which the identity SDK
+ * reads itself. Local stacks and benchmarks clear these to start from a known environment.
+ */
+export const APP_ENVIRONMENT: readonly string[] = [...Object.keys(schema.shape), 'IDENTITY_HEADER'];
+
 /** Parses the settings; throws ConfigError listing every problem. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const problems: string[] = [];
@@ -129,7 +138,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       available: s.IDENTITY_ENDPOINT !== undefined || s.MSI_ENDPOINT !== undefined,
       ...(clientId ? { clientId } : {}),
     },
-    pollSchedule: s.POLL_SCHEDULE,
     allowedUpstreamOrigins,
     rateLimits,
     secretCacheTtlMs: s.SECRET_CACHE_TTL_SECONDS * 1000,
@@ -137,7 +145,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     cycleDeadlineMs: s.CYCLE_DEADLINE_SECONDS * 1000,
     cycleMaxJobs: s.CYCLE_MAX_JOBS,
     idleIntervalMs: s.IDLE_INTERVAL_SECONDS * 1000,
-    port: s.PORT,
   };
 }
 

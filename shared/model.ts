@@ -3,6 +3,12 @@
  * No I/O here, and no imports from other modules.
  */
 
+/** A job id: 32 lowercase hex characters (a hash of the job's kind, endpoint and identity). */
+export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** A Key Vault secret name: 1-127 of `a-z A-Z 0-9 -`. */
+export const SECRET_NAME_PATTERN = /^[0-9A-Za-z-]{1,127}$/;
+
 export const JOB_STATUSES = [
   'pending',
   'notStarted',
@@ -16,7 +22,7 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** Codes stored in `lastError.code` (SPEC §4). */
+/** Codes stored in `lastError.code` (docs/spec.md §4). */
 export const POLL_ERROR_CODES = [
   'Unauthorized',
   'QuotaExceeded',
@@ -56,7 +62,7 @@ export interface JobRegistration {
   identity: Identity;
 }
 
-/** The cached status of a job (SPEC §7 status object, less id and kind). */
+/** The cached status of a job (docs/spec.md §7 status object, less id and kind). */
 export interface JobState {
   status: JobStatus;
   upstreamStatus: string | null;
@@ -104,7 +110,7 @@ export interface StatusReading {
   retryAfterMs?: number;
 }
 
-/** An upstream answer that is not a status (SPEC §4), classified by an adapter. */
+/** An upstream answer that is not a status (docs/spec.md §4), classified by an adapter. */
 export interface UpstreamFailure {
   code: PollErrorCode;
   message: string;

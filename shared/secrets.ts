@@ -1,5 +1,5 @@
 /**
- * Key Vault access (SPEC §6): the real `SecretClient` with a managed identity, and `KeyClient`, the in-memory
+ * Key Vault access (docs/spec.md §6): the real `SecretClient` with a managed identity, and `KeyClient`, the in-memory
  * subscription-key cache in front of it. Secret values never appear in messages, errors or logs.
  */
 import tls from 'node:tls';
@@ -7,6 +7,9 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Clock } from './clock';
 import { ConfigError, SecretUnavailableError } from './errors';
+import { SECRET_NAME_PATTERN } from './model';
+import { isLoopbackHost } from './upstream/allowList';
+import { retryAfterFromHeaders } from './upstream/retryAfter';
 
 // ---------------------------------------------------------------------------------------------------------------
 // SecretClient factory
@@ -46,12 +49,6 @@ export class VaultThrottledError extends Error {
 }
 
 type PipelinePolicyOf = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
-
-/** Whether a URL host is loopback: `localhost`, `127.0.0.0/8` or `[::1]`. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /**
  * The `SecretClient` options for a vault URL, after checking it (throws `ConfigError`). Exported for tests:
@@ -119,7 +116,7 @@ function failFastOnLongRetryAfter(maxWaitMs: number): PipelinePolicyOf {
     async sendRequest(request, next) {
       const response = await next(request);
       if (response.status === 429 || response.status === 503) {
-        const retryAfterMs = retryAfterMsFrom((name) => response.headers.get(name));
+        const retryAfterMs = retryAfterFromHeaders((name) => response.headers.get(name), new Date());
         if (retryAfterMs !== undefined && retryAfterMs > maxWaitMs) {
           throw new VaultThrottledError(response.status, retryAfterMs);
         }
@@ -127,22 +124,6 @@ function failFastOnLongRetryAfter(maxWaitMs: number): PipelinePolicyOf {
       return response;
     },
   };
-}
-
-/** `retry-after-ms`, `x-ms-retry-after-ms` (ms) or `Retry-After` (seconds or an HTTP date), in ms. */
-export function retryAfterMsFrom(
-  header: (name: string) => string | undefined,
-  nowMs = Date.now(),
-): number | undefined {
-  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
-    const raw = header(name)?.trim();
-    if (raw !== undefined && /^\d+(\.\d+)?$/.test(raw)) return Math.ceil(Number(raw));
-  }
-  const raw = header('retry-after')?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return Math.ceil(Number(raw) * 1000);
-  const date = Date.parse(raw);
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,7 +136,7 @@ export interface SecretReader {
 }
 
 export interface KeyClientOptions {
-  /** How long a key is served from memory (SPEC default 5 min). */
+  /** How long a key is served from memory (docs/spec.md §6: default 5 min). */
   ttlMs: number;
   clock: Clock;
   /** How long a failed read is remembered (default 30 s; a Retry-After from the vault wins). */
@@ -190,9 +171,6 @@ export const DEFAULT_FAILURE_TTL_MS = 30_000;
 export const DEFAULT_REREAD_AFTER_MS = 30_000;
 export const DEFAULT_STALE_IF_ERROR_MS = 60 * 60_000;
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
-
-/** Key Vault secret name rules: 1–127 of `a-z A-Z 0-9 -`. */
-const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
 
 interface CachedKey {
   value: string;
@@ -231,7 +209,7 @@ export class KeyClient {
 
   async getKey(name: string, options: GetKeyOptions = {}): Promise<string> {
     options.abortSignal?.throwIfAborted();
-    if (!SECRET_NAME.test(name)) {
+    if (!SECRET_NAME_PATTERN.test(name)) {
       throw new SecretUnavailableError(
         'A Key Vault secret name must be 1-127 characters of a-z, A-Z, 0-9 and -',
         name.slice(0, 127),
@@ -427,7 +405,9 @@ function toSecretUnavailable(
     const code = typeof e.code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(e.code) ? ` ${e.code}` : '';
     if (status === undefined) return fail(`the vault could not be reached${code}`);
     const retryAfterMs =
-      e.response === undefined ? undefined : retryAfterMsFrom((h) => e.response?.headers.get(h));
+      e.response === undefined
+        ? undefined
+        : retryAfterFromHeaders((h) => e.response?.headers.get(h), new Date());
     const extra = { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
     if (status === 404) return fail(`the secret does not exist (404${code})`, extra);
     if (status === 403) return fail(`access is forbidden (403${code})`, extra);

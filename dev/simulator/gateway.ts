@@ -1,5 +1,5 @@
 /**
- * Answers of the Cognitive Services gateway in front of every resource (SPEC §4: "the gateway's 401/429 on every
+ * Answers of the Cognitive Services gateway in front of every resource (docs/spec.md §4: "the gateway's 401/429 on every
  * kind"), as the services send them; sources in `test/fixtures/README.md` (`401-gateway`, `403-quota`, `429-gateway`).
  */
 import type { ErrorAnswer } from './types';

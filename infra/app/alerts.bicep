@@ -38,7 +38,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
 
 var actionGroups = empty(alertEmail) ? [] : [actionGroup.id]
 
-// A row when no cycle finished in the window, or a cycle finished with errors (failed polls or a failed cycle).
+// A row when no cycle finished in the window, or a cycle finished with errors (faults of the service itself).
 var cycleQuery = '''
 traces
 | where message startswith 'poll cycle finished '

@@ -139,7 +139,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // Telemetry: ingestion endpoint + Entra authentication (local auth is disabled on the component).
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-    // Behaviour (SPEC §9).
+    // Behaviour (docs/spec.md §9).
     POLL_SCHEDULE: pollSchedule
     ALLOWED_UPSTREAM_HOSTS: allowedUpstreamHosts
     UPSTREAM_RATE_LIMITS: upstreamRateLimits

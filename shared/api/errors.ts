@@ -33,6 +33,26 @@ export function notFound(message: string, target?: string): ApiError {
   return new ApiError(404, 'NotFound', message, target);
 }
 
+/** The route exists, not with this method: 405 with the methods it answers in `Allow` (RFC 9110 §15.5.6). */
+export function methodNotAllowed(method: string, allowed: readonly string[]): ApiError {
+  const allow = allowed.join(', ');
+  return new ApiError(
+    405,
+    'InvalidArgument',
+    `${method} is not allowed here; use ${allow}.`,
+    'method',
+    undefined,
+    {
+      allow,
+    },
+  );
+}
+
+/** A body over the host's cap (the API's own, smaller caps answer 400). */
+export function payloadTooLarge(maxBytes: number): ApiError {
+  return new ApiError(413, 'InvalidArgument', `The request body is larger than ${maxBytes} bytes.`, 'body');
+}
+
 /** Maps any error to the Azure error shape. Unknown errors are logged and answered without their details. */
 export function toErrorResponse(error: unknown, logger: Logger): HttpResponseInit {
   const apiError = asApiError(error);

@@ -25,7 +25,7 @@ export interface Query {
   get(name: string): string | null;
 }
 
-/** What each route does (SPEC §7). Function files only parse the request and call one of these. */
+/** What each route does (docs/spec.md §7). Function files only parse the request and call one of these. */
 export class JobsApi {
   constructor(private readonly deps: JobsApiDeps) {}
 
@@ -234,7 +234,7 @@ function json(status: number, body: unknown): HttpResponseInit {
   return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, jsonBody: body };
 }
 
-/** The status object (SPEC §7). */
+/** The status object (docs/spec.md §7). */
 export function statusView(job: Job): Record<string, unknown> {
   const s = job.state;
   return {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Identity, Job, JobRegistration } from '../model';
+import { JOB_ID_PATTERN, SECRET_NAME_PATTERN, type Identity, type Job, type JobRegistration } from '../model';
 import { DEFAULT_POLL_INTERVAL_SECONDS, MIN_POLL_INTERVAL_SECONDS } from '../poller/policy';
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { FieldProblem, JobAdapter } from '../upstream/types';
@@ -14,7 +14,6 @@ export const MAX_JSON_DEPTH = 32;
 /** Most problems listed in `details`: a 16 KiB body of unknown properties must not make a 200 KiB answer. */
 export const MAX_ERROR_DETAILS = 20;
 const MAX_POLL_INTERVAL_SECONDS = 86_400;
-const SECRET_NAME = /^[A-Za-z0-9-]{1,127}$/;
 const COMMON_FIELDS = new Set([
   'kind',
   'endpoint',
@@ -96,7 +95,7 @@ export function parseRegistration(
     else problems.push({ target: 'endpoint', message: `'endpoint' is not allowed: ${check.message}` });
   }
 
-  if (typeof input.keySecretName !== 'string' || !SECRET_NAME.test(input.keySecretName)) {
+  if (typeof input.keySecretName !== 'string' || !SECRET_NAME_PATTERN.test(input.keySecretName)) {
     problems.push({
       target: 'keySecretName',
       message: "'keySecretName' is required: the Key Vault secret name (1-127 letters, digits or '-').",
@@ -209,7 +208,7 @@ export function jobIdOf(kind: string, endpoint: string, identity: Identity, adap
 
 /** A job id as the API accepts it in a route (anything else is a 404 without a storage call). */
 export function isJobId(value: string | undefined): value is string {
-  return value !== undefined && /^[0-9a-f]{32}$/.test(value);
+  return value !== undefined && JOB_ID_PATTERN.test(value);
 }
 
 /** Whether `[` / `{` nest deeper than `max` outside strings (a linear scan; the text is at most 16 KiB). */

@@ -3,7 +3,7 @@ import type { HistoryEntry, Job, JobState, LastError, PollOutcome, UpstreamFailu
 import { TERMINAL_STATUSES } from '../model';
 import type { JobAdapter } from '../upstream/types';
 
-/** Interval and backoff policy (SPEC §4, §5). Pure: time and randomness are passed in. */
+/** Interval and backoff policy (docs/spec.md §4, §5). Pure: time and randomness are passed in. */
 export interface PolicyOptions {
   now: Date;
   random: RandomSource;
@@ -76,7 +76,7 @@ function afterReading(
   const from = scheduleFrom && scheduleFrom < now ? scheduleFrom : now;
   const old = job.state;
   const nowIso = now.toISOString();
-  // SPEC §3: a status never moves backwards on stale data: an older ordering timestamp, or (for kinds without
+  // docs/spec.md §3: a status never moves backwards on stale data: an older ordering timestamp, or (for kinds without
   // one, e.g. Azure OpenAI) a non-terminal reading after a terminal status, is dropped.
   const olderTimestamp =
     reading.upstreamUpdatedAt !== undefined &&
@@ -177,7 +177,7 @@ function afterFailure(
     ...(retryAt !== undefined ? { retryAt: retryAt.toISOString() } : {}),
   };
   if (failure.code === 'NotFound') {
-    // SPEC §3: a terminal status is never replaced by notFound (jobs expire upstream).
+    // docs/spec.md §3: a terminal status is never replaced by notFound (jobs expire upstream).
     const keep = TERMINAL_STATUSES.has(old.status) && adapter.phase(old.status) === 'terminal';
     const status = keep ? old.status : 'notFound';
     const moved = status !== old.status;

@@ -87,8 +87,10 @@ export function writeMarginMs(cycleDeadlineMs: number): number {
 interface PollResult {
   outcome: 'applied' | 'lostRace' | 'deleted' | 'aborted';
   job?: Job;
-  /** Errors to count: the upstream or secret failure, and a resource pause that could not be stored. */
+  /** Faults of the service to count: a secret failure, a resource pause that could not be stored. */
   errors: number;
+  /** 1 when the upstream answered with an error outcome (404, 429, 5xx, timeout...): not a fault of ours. */
+  upstreamErrors?: number;
 }
 
 /**
@@ -172,7 +174,7 @@ class CycleDeadlineError extends Error {
 }
 
 /**
- * The poll cycle: listDue → budget per resource → key → adapter → store.applyState (SPEC §5).
+ * The poll cycle: listDue → budget per resource → key → adapter → store.applyState (docs/spec.md §5).
  * The only place where store, secrets and upstream meet.
  */
 export class Poller {
@@ -210,6 +212,7 @@ export class Poller {
       finishedAt: started.toISOString(),
       polled: 0,
       errors: 0,
+      upstreamErrors: 0,
       due: 0,
       skippedPaused: 0,
       deferred: 0,
@@ -272,6 +275,7 @@ export class Poller {
         finishedAt: report.finishedAt,
         polled: report.polled,
         errors: report.errors,
+        upstreamErrors: report.upstreamErrors,
       });
     } catch (e) {
       logger.error('cycle summary not saved', { error: describe(e) });
@@ -284,7 +288,7 @@ export class Poller {
     return report;
   }
 
-  /** Polls one job now, through the same budget (SPEC §7 refresh). */
+  /** Polls one job now, through the same budget (docs/spec.md §7 refresh). */
   async pollNow(id: string, options: { abortSignal?: AbortSignal } = {}): Promise<Job> {
     const { store, clock, settings } = this.deps;
     const handle = await store.getForPoll(id, options);
@@ -420,6 +424,7 @@ export class Poller {
           if (result.outcome === 'applied') report.polled++;
           if (result.outcome === 'lostRace') report.lostRaces++;
           report.errors += result.errors;
+          report.upstreamErrors += result.upstreamErrors ?? 0;
         } catch (e) {
           // A job whose poll fails (e.g. its write) stays due and counts as an error; the others go on.
           if (signal.aborted) return;
@@ -476,7 +481,10 @@ export class Poller {
       idleIntervalMs: settings.idleIntervalMs,
       ...(scheduleFrom ? { scheduleFrom } : {}),
     });
-    let errors = outcome.kind === 'failure' ? 1 : 0;
+    // Only a vault fault is the service's own; any other failure is the upstream's answer (health, docs/spec.md §7).
+    const failed = outcome.kind === 'failure' ? outcome.failure.code : undefined;
+    let errors = failed === 'SecretUnavailable' ? 1 : 0;
+    const upstreamErrors = failed === undefined || failed === 'SecretUnavailable' ? 0 : 1;
     if (transition.pause) {
       gate.pause(transition.pause.until);
       logger.warn('resource paused', {
@@ -515,8 +523,8 @@ export class Poller {
         upstreamStatus: outcome.reading.upstreamStatus,
       });
     }
-    if (!result.applied) return { outcome: result.reason, errors };
-    return { outcome: 'applied', job: result.job, errors };
+    if (!result.applied) return { outcome: result.reason, errors, upstreamErrors };
+    return { outcome: 'applied', job: result.job, errors, upstreamErrors };
   }
 
   private async callUpstream(

@@ -10,6 +10,7 @@ import {
 import type { TokenCredential } from '@azure/identity';
 import { InvalidContinuationTokenError, StatusCacheError } from '../errors';
 import {
+  JOB_ID_PATTERN,
   JOB_STATUSES,
   POLL_ERROR_CODES,
   type HistoryEntry,
@@ -105,10 +106,9 @@ const SHARDS = '0123456789abcdef';
 const MAX_STRING_CHARS = 32 * 1024;
 const MAX_PAGE = 100;
 const HISTORY_DELETE_BATCH = 100;
-const ID_PATTERN = /^[0-9a-f]{32}$/;
 
 function checkId(id: string): void {
-  if (!ID_PATTERN.test(id))
+  if (!JOB_ID_PATTERN.test(id))
     throw new StatusCacheError(`Invalid job id '${id.slice(0, 64)}': expected 32 lowercase hex characters`);
 }
 
@@ -331,7 +331,7 @@ interface JobRow {
 function parseJobRow(row: Row, where: string): JobRow {
   const r = new RowReader(row, where);
   const id = r.string('id');
-  if (!ID_PATTERN.test(id)) throw new StatusCacheError(`Stored entity ${where} has an invalid 'id'`);
+  if (!JOB_ID_PATTERN.test(id)) throw new StatusCacheError(`Stored entity ${where} has an invalid 'id'`);
   const state: JobState = {
     status: r.status('status'),
     upstreamStatus: r.optionalString('upstreamStatus') ?? null,
@@ -528,7 +528,7 @@ export class TableJobStore implements JobStore {
   }
 
   private async readJobRow(id: string, options?: Signal): Promise<(JobRow & { etag: string }) | undefined> {
-    if (!ID_PATTERN.test(id)) return undefined;
+    if (!JOB_ID_PATTERN.test(id)) return undefined;
     const pk = shardOf(id);
     const rk = jobRowKey(id);
     try {
@@ -675,7 +675,7 @@ export class TableJobStore implements JobStore {
     const scope = JSON.stringify(['history', id]);
     const continuationToken =
       options.continuationToken === undefined ? undefined : decodeToken(scope, options.continuationToken);
-    if (!ID_PATTERN.test(id)) return { items: [] };
+    if (!JOB_ID_PATTERN.test(id)) return { items: [] };
     const pk = shardOf(id);
     const filter = odata`PartitionKey eq ${pk} and RowKey ge ${historyPrefix(id)} and RowKey lt ${historyPrefixEnd(id)}`;
     const pages = this.jobs
@@ -793,6 +793,7 @@ export class TableJobStore implements JobStore {
         finishedAt: summary.finishedAt,
         polled: double(summary.polled, 'polled'),
         errors: double(summary.errors, 'errors'),
+        upstreamErrors: double(summary.upstreamErrors, 'upstreamErrors'),
       }),
       'Replace',
       opts(options),
@@ -812,6 +813,7 @@ export class TableJobStore implements JobStore {
         finishedAt: r.string('finishedAt'),
         polled: r.number('polled'),
         errors: r.number('errors'),
+        upstreamErrors: r.optionalNumber('upstreamErrors') ?? 0, // absent in rows written before it was counted
       };
     } catch (error) {
       if (statusCodeOf(error) === 404) return undefined;

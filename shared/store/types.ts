@@ -47,7 +47,10 @@ export interface CycleSummary {
   startedAt: string;
   finishedAt: string;
   polled: number;
+  /** Faults of the service itself (storage, vault, queue, unhandled errors): these make health `degraded`. */
   errors: number;
+  /** Polls whose upstream answered with an error outcome (404, 429, 5xx, timeout...). */
+  upstreamErrors: number;
 }
 
 /**

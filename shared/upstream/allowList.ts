@@ -1,5 +1,5 @@
 /**
- * Which upstream origins may receive a subscription key (SPEC §8).
+ * Which upstream origins may receive a subscription key (docs/spec.md §8).
  *
  * The raw string is checked by hand before anything else: WHATWG `URL` silently rewrites hosts (decimal and hex
  * IPv4, `%2e`, a trailing dot, IDN to punycode, `\` to `/`), and every such trick must be refused with a clear
@@ -249,7 +249,11 @@ function canonicalIpv6(host: string): boolean {
 }
 
 function isLoopback(raw: RawOrigin): boolean {
-  if (raw.hostKind === 'dns') return raw.host === 'localhost';
-  if (raw.hostKind === 'ipv4') return raw.host.startsWith('127.');
-  return raw.host === '[::1]';
+  return isLoopbackHost(raw.host);
+}
+
+/** Whether a URL host is loopback: `localhost`, `127.0.0.0/8` or `[::1]` (the one check, for every setting). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

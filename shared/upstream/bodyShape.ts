@@ -1,5 +1,5 @@
 /**
- * The documented fields of a 200 status body, declared once per kind and validated here (SPEC §3: `upstream`
+ * The documented fields of a 200 status body, declared once per kind and validated here (docs/spec.md §3: `upstream`
  * keeps the kind's documented fields only, with their names, date formats and status strings as sent). A field
  * that is absent stays absent, `null` stays `null`, a wrong type makes the whole body an `InvalidResponse`.
  * Strings are bounded with `safeText`; dates are checked but kept as the upstream wrote them.
@@ -119,7 +119,7 @@ export function readDocumentedBody(
 
 /**
  * The reading of a status string through the kind's map (lowercase keys; the upstream's case is kept in
- * `upstreamStatus`): an unknown string is `running` with `unknownUpstreamStatus` (SPEC §3: never end polling on it).
+ * `upstreamStatus`): an unknown string is `running` with `unknownUpstreamStatus` (docs/spec.md §3: never end polling on it).
  */
 export function statusReading(
   upstreamStatus: string,

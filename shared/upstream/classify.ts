@@ -1,15 +1,16 @@
 /**
- * Helpers shared by adapters: wait hints (headers and Face body text), the upstream error bodies, and the SPEC §4
+ * Helpers shared by adapters: wait hints (headers and Face body text), the upstream error bodies, and the docs/spec.md §4
  * table for non-200 answers. Every body is untrusted: wrong types, HTML pages, truncated or invalid JSON must give
  * a classification, never an exception.
  */
 import type { UpstreamFailure } from '../model';
+import { clampMs, retryAfterFromHeaders } from './retryAfter';
 import type { UpstreamResponse } from './types';
+
+export { MAX_RETRY_AFTER_MS, parseRetryAfter, parseRetryAfterMs, retryAfterFromHeaders } from './retryAfter';
 
 /** Longest message kept from an upstream body. */
 export const MAX_MESSAGE_LENGTH = 500;
-/** Longest wait any hint may ask for (quota periods are at most a month); longer values are clamped. */
-export const MAX_RETRY_AFTER_MS = 31 * 24 * 60 * 60 * 1000;
 /** Bodies longer than this are not parsed as JSON (fetchUpstream caps at 64 KiB anyway). */
 const MAX_PARSED_BODY = 256 * 1024;
 
@@ -36,44 +37,6 @@ export interface ClassifyHooks {
   isQuotaExceeded?: (error: ParsedErrorBody) => boolean;
   /** Extra body hint (ms) for a 429 or quota 403, used when the shared hints find none. */
   bodyRetryAfterMs?: (error: ParsedErrorBody, now: Date) => number | undefined;
-}
-
-function clampMs(ms: number): number | undefined {
-  if (!Number.isFinite(ms) || ms < 0) return undefined;
-  return Math.min(Math.ceil(ms), MAX_RETRY_AFTER_MS);
-}
-
-/** `Retry-After`: delay-seconds (a non-negative number) or an HTTP-date (relative to `now`, never negative). */
-export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (text === '' || text.length > 100) return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return clampMs(Number(text) * 1000);
-  // HTTP-date: IMF-fixdate, RFC 850 or asctime; all start with a day name.
-  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return clampMs(Math.max(0, at - now.getTime()));
-}
-
-/** `retry-after-ms` / `x-ms-retry-after-ms`: a non-negative number of milliseconds. */
-export function parseRetryAfterMs(value: string | null | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (!/^\d{1,15}(\.\d+)?$/.test(text)) return undefined;
-  return clampMs(Number(text));
-}
-
-/**
- * The wait the response headers ask for, in ms: `retry-after-ms`, then `x-ms-retry-after-ms` (both more precise),
- * then `Retry-After` — the order the Azure SDK uses.
- */
-export function retryAfterFromHeaders(headers: Headers, now: Date): number | undefined {
-  return (
-    parseRetryAfterMs(headers.get('retry-after-ms')) ??
-    parseRetryAfterMs(headers.get('x-ms-retry-after-ms')) ??
-    parseRetryAfter(headers.get('retry-after'), now)
-  );
 }
 
 /** `N unit(s)` (fractional N; second/minute/hour/day, also sec/min/hr abbreviations) into ms. */
@@ -234,7 +197,7 @@ function describe(status: number, error: ParsedErrorBody, fallback: string): str
 }
 
 /**
- * The SPEC §4 table for every answer that is not a 200 status: 401 Unauthorized; 403 quota (text or
+ * The docs/spec.md §4 table for every answer that is not a 200 status: 401 Unauthorized; 403 quota (text or
  * `QuotaExceeded`) QuotaExceeded, other 403 Forbidden; 404 NotFound; 409 Conflict; 429 RateLimited; 5xx
  * UpstreamUnavailable; 3xx (never followed) and anything else InvalidResponse.
  */

@@ -1,5 +1,5 @@
 /**
- * The Face training status (SPEC §2 / §3, seed 000), shared by the Face kinds: person groups, large person groups
+ * The Face training status (docs/spec.md §2 / §3, seed 000), shared by the Face kinds: person groups, large person groups
  * and large face lists answer the same body (`status`, `createdDateTime`, `lastActionDateTime`, `message`, and
  * `lastSuccessfulTrainingDateTime` in v1.2 and for large collections) and the same errors, differing only in the
  * path segment and the codes of their 404s. A Face collection is a resource, not a run: it can be retrained at any
@@ -115,7 +115,7 @@ export function interpretFaceTraining(
   return { kind: 'failure', failure: classifyHttpError(response, now) };
 }
 
-/** The spec of a Face collection kind (SPEC §2: v1.0 and v1.2, the subscription key header, 20 calls a minute). */
+/** The spec of a Face collection kind (docs/spec.md §2: v1.0 and v1.2, the subscription key header, 20 calls a minute). */
 export function faceTrainingSpec(collection: FaceCollection): KindSpec {
   return {
     kind: collection.kind,

@@ -1,5 +1,5 @@
 /**
- * The Language authoring training-job status (SPEC §2 / §3, seed 003), shared by the authoring kinds (custom text,
+ * The Language authoring training-job status (docs/spec.md §2 / §3, seed 003), shared by the authoring kinds (custom text,
  * conversations): the same TrainingJobState body, the same seven statuses and the same `ErrorResponse`. A training
  * job is a run: `succeeded`, `partiallyCompleted`, `failed` and `cancelled` are terminal.
  */

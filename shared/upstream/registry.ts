@@ -1,5 +1,5 @@
 /**
- * The kind registry (SPEC §2): every job kind, one line each. Adding a kind = one adapter file in `kinds/` (see
+ * The kind registry (docs/spec.md §2): every job kind, one line each. Adding a kind = one adapter file in `kinds/` (see
  * `KindSpec` in `types.ts`), its fixtures and tests, its simulated API in `dev/simulator/`, and one line here.
  * Everything else (registration, the allow-list, the poller, OpenAPI checks, tests, benchmarks) reads this list.
  */

@@ -20,7 +20,7 @@ export interface UpstreamResponse {
 }
 
 /**
- * One identity field of a kind (SPEC §2): its JSON property name in a registration body and its rule. Build it with
+ * One identity field of a kind (docs/spec.md §2): its JSON property name in a registration body and its rule. Build it with
  * the rules of `identity.ts` (`faceIdField`, `guidField`, `segmentField`): they give the message a caller sees.
  */
 export interface IdentityField {
@@ -42,18 +42,18 @@ export interface UpstreamRoute {
 }
 
 /**
- * How a job of the kind lives (SPEC §3): a `run` (Language training job, Document Intelligence build, ...) ends
+ * How a job of the kind lives (docs/spec.md §3): a `run` (Language training job, Document Intelligence build, ...) ends
  * for good in one of its terminal statuses; a `resource` (Face person group, large face list) can be retrained at
  * any time, so after `succeeded` / `failed` it is only idle.
  */
 export type Lifecycle = { shape: 'run'; terminal: ReadonlySet<JobStatus> } | { shape: 'resource' };
 
 /**
- * Everything one job kind knows (SPEC §2), written once in its adapter file `shared/upstream/<kind>.ts` and turned
+ * Everything one job kind knows (docs/spec.md §2), written once in its adapter file `shared/upstream/<kind>.ts` and turned
  * into a `JobAdapter` by `defineKind`. Nothing else in the product names a kind: the allow-list, the registration
  * rules, the poller, the simulator and the tests read these members through the registry (`registry.ts`).
  *
- * Rules for `interpret` (SPEC §3 / §4):
+ * Rules for `interpret` (docs/spec.md §3 / §4):
  * - Pure: no I/O, no clock (`now` is passed in, for relative hints such as "in 2.12 days").
  * - Never throws, whatever the body: a 200 whose body is not the documented shape is an `InvalidResponse`
  *   failure (`invalidResponse` in `classify.ts`); a truncated body (`isTruncated`) is never read as a status.
@@ -71,12 +71,12 @@ export interface KindSpec {
   readonly apiVersions: readonly [string, ...string[]];
   /** The identity fields, in the order they appear in the URL (the job id is derived from them in this order). */
   readonly identity: readonly IdentityField[];
-  /** The request of each api version (SPEC §2). */
+  /** The request of each api version (docs/spec.md §2). */
   route(apiVersion: string): UpstreamRoute;
   /** Header that carries the key (`Ocp-Apim-Subscription-Key`, `api-key`, `Training-Key`). */
   readonly keyHeader: string;
   /**
-   * Host patterns the key may be sent to (SPEC §8): `*.` is exactly one DNS label. Start from
+   * Host patterns the key may be sent to (docs/spec.md §8): `*.` is exactly one DNS label. Start from
    * `COGNITIVE_SERVICES_HOSTS` (`hosts.ts`) and add the kind's own families (Azure OpenAI's `*.openai.azure.com`).
    */
   readonly allowedHosts: readonly string[];
@@ -93,7 +93,7 @@ export interface KindSpec {
 }
 
 /**
- * One adapter per job kind (SPEC §2): the kind's spec plus what the rest of the product derives from it. Build
+ * One adapter per job kind (docs/spec.md §2): the kind's spec plus what the rest of the product derives from it. Build
  * it with `defineKind(spec)`; never implement the derived members by hand.
  */
 export interface JobAdapter extends KindSpec {

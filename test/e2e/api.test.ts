@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
 import { CANARY_KEY, startTestStack, type TestStack } from '../support/testStack';
 
 let t: TestStack;
@@ -6,7 +7,7 @@ const now = new Date();
 const minutes = (n: number): Date => new Date(now.getTime() + n * 60_000);
 
 beforeAll(async () => {
-  t = await startTestStack({ simulators: { main: {}, paused: { budget: '60/min' } } });
+  t = await startTestStack({ simulators: { main: {}, paused: { budget: '60/min' }, limited: {} } });
   const sim = t.sims.main!;
   sim.addFaceGroup('g-running', {
     createdAt: minutes(-10),
@@ -329,6 +330,45 @@ describe('the poll cycle and GET /api/health', () => {
     );
     expect(health.text).not.toContain(id);
     expect(health.text).not.toContain('g-cycle');
+  });
+
+  it('stays healthy when upstreams answer 404 and 429, counting them apart in lastCycle.upstreamErrors', async () => {
+    // Prepare: a group the upstream does not know (404), and a resource that answers 429.
+    const missing = await t.register('main', { kind: 'face.personGroup', personGroupId: 'g-not-upstream' });
+    t.sims.limited!.addFaceGroup('l-health', { createdAt: minutes(-10), trainings: [] });
+    const limited = await t.register('limited', { kind: 'face.personGroup', personGroupId: 'l-health' });
+    t.sims.limited!.injectFault({ response: FACE_ERROR_RESPONSES.rateLimited429 });
+
+    // Act
+    await t.runCycle();
+    const health = await t.call('/api/health');
+    const missingStatus = await t.call(`/api/jobs/${missing}/status`);
+    const limitedStatus = await t.call(`/api/jobs/${limited}/status`);
+
+    // Assess
+    expect(missingStatus.body).toMatchObject({ lastError: { code: 'NotFound', httpStatus: 404 } });
+    expect(limitedStatus.body).toMatchObject({ lastError: { code: 'RateLimited', httpStatus: 429 } });
+    expect(health.body).toMatchObject({ status: 'healthy', lastCycle: { errors: 0 } });
+    const { upstreamErrors } = (health.body as { lastCycle: { upstreamErrors: number } }).lastCycle;
+    expect(upstreamErrors).toBeGreaterThanOrEqual(2);
+  });
+
+  it('turns degraded on a fault of the service itself: a key that Key Vault cannot give', async () => {
+    // Prepare
+    t.sims.main!.addFaceGroup('g-no-key', { createdAt: minutes(-10), trainings: [] });
+    const id = await t.register('main', {
+      kind: 'face.personGroup',
+      personGroupId: 'g-no-key',
+      keySecretName: 'no-such-secret',
+    });
+
+    // Act
+    await t.runCycle();
+    const health = await t.call('/api/health');
+    await t.call(`/api/jobs/${id}`, { method: 'DELETE' });
+
+    // Assess
+    expect(health.body).toMatchObject({ status: 'degraded', lastCycle: { errors: 1 } });
   });
 
   it('never returns or logs the subscription key', async () => {

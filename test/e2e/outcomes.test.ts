@@ -4,7 +4,7 @@ import { LANGUAGE_ERROR_RESPONSES } from '../../dev/simulator/languageAuthoring'
 import { CANARY_KEY, SECRET_NAME, startTestStack, type TestStack } from '../support/testStack';
 
 /**
- * Every row of SPEC §4, through the app over HTTP against the upstream simulator. Each poll is triggered with
+ * Every row of docs/spec.md §4, through the app over HTTP against the upstream simulator. Each poll is triggered with
  * POST /api/jobs/{id}/refresh (the same path as the cycle); the pause rows each get their own resource.
  */
 let t: TestStack;

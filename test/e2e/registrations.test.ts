@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { captureRegistrations, triggerOf, VALID_SETTINGS as validSettings } from '../support/registrations';
 
 describe('registrations the Functions host sees', () => {
-  it('registers every route of the API with its methods, and function-level auth except health', () => {
+  it('registers every route of the API with its methods (HEAD with every GET), and function-level auth except health and the OpenAPI document', () => {
     // Act
     const { registrations, stderr, status } = captureRegistrations(validSettings);
 
@@ -21,16 +21,22 @@ describe('registrations the Functions host sees', () => {
     expect(http).toEqual(
       expect.arrayContaining([
         { name: 'registerJob', route: 'jobs', methods: ['POST'], authLevel: 'function' },
-        { name: 'listJobs', route: 'jobs', methods: ['GET'], authLevel: 'function' },
-        { name: 'getJob', route: 'jobs/{id}', methods: ['GET'], authLevel: 'function' },
-        { name: 'getJobStatus', route: 'jobs/{id}/status', methods: ['GET'], authLevel: 'function' },
-        { name: 'getJobHistory', route: 'jobs/{id}/history', methods: ['GET'], authLevel: 'function' },
+        { name: 'listJobs', route: 'jobs', methods: ['GET', 'HEAD'], authLevel: 'function' },
+        { name: 'getJob', route: 'jobs/{id}', methods: ['GET', 'HEAD'], authLevel: 'function' },
+        { name: 'getJobStatus', route: 'jobs/{id}/status', methods: ['GET', 'HEAD'], authLevel: 'function' },
+        {
+          name: 'getJobHistory',
+          route: 'jobs/{id}/history',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
         { name: 'refreshJob', route: 'jobs/{id}/refresh', methods: ['POST'], authLevel: 'function' },
         { name: 'deleteJob', route: 'jobs/{id}', methods: ['DELETE'], authLevel: 'function' },
-        { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+        { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+        { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
       ]),
     );
-    expect(http).toHaveLength(8);
+    expect(http).toHaveLength(9);
     for (const route of http.filter((r) => r.route?.startsWith('jobs')))
       expect(route.authLevel).toBe('function');
   });
@@ -54,7 +60,7 @@ describe('registrations the Functions host sees', () => {
     };
     const documented = Object.entries(openapi.paths).flatMap(([route, item]) =>
       Object.keys(item)
-        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .filter((m) => ['get', 'head', 'post', 'put', 'patch', 'delete'].includes(m))
         .map((m) => `${m.toUpperCase()} ${route.slice(1)}`),
     );
 

@@ -1,7 +1,7 @@
 /**
  * `openai.fineTuning`, `speech.customModel` and `customVision.iteration` end to end: register → poll → GET → history
  * through the local host against the upstream simulator (each kind with its own key header), plus the rows of
- * SPEC §4 where the kind differs: its 404 shape, its own 429 hint, and its terminal stop.
+ * docs/spec.md §4 where the kind differs: its 404 shape, its own 429 hint, and its terminal stop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedRun } from '../../dev/simulator/types';

@@ -18,7 +18,7 @@ import {
   type JobSpec,
   type LanguageTimeline,
 } from '../support/faultHarness';
-import { seededRandom } from '../support/virtualClock';
+import { seededRandom } from '../../dev/virtualClock';
 
 const connectionString = inject('azuriteConnectionString');
 

@@ -7,9 +7,7 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTrafficProxy, type ProxyAction, type TrafficProxy } from '../../dev/trafficProxy';
-import { JobsApi } from '../../shared/api/jobsApi';
 import type { CycleReport } from '../../shared/poller/poller';
-import { getAdapter, listKinds } from '../../shared/upstream/registry';
 import {
   faceTruth,
   MINUTE,
@@ -22,7 +20,7 @@ import {
   type JobSpec,
   type TablePolicy,
 } from '../support/faultHarness';
-import { seededRandom } from '../support/virtualClock';
+import { seededRandom } from '../../dev/virtualClock';
 
 const connectionString = inject('azuriteConnectionString');
 
@@ -188,14 +186,7 @@ describe('Table Storage that fails a share of requests', () => {
     const report = await h.cycleAt(T0 + 4 * MINUTE);
     proxy.setFaults(undefined);
     const summary = await h.rawStore.getCycleSummary();
-    const health = await new JobsApi({
-      store: h.rawStore,
-      poller: h.newPoller(),
-      clock: h.clock,
-      getAdapter,
-      listKinds,
-      allowedUpstreamOrigins: h.settings.allowedUpstreamOrigins,
-    }).health();
+    const health = await h.newServices({ store: h.rawStore }).api.health();
     const after = await dueRowKeys();
     const errorLogs = h.logs.slice(logsBefore).filter((l) => l.level === 'error');
 

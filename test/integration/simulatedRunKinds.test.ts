@@ -120,7 +120,7 @@ describe.each(['openai.fineTuning', 'speech.customModel', 'customVision.iteratio
       expect(outcome).toMatchObject({ kind: 'failure', failure: { code: 'NotFound', httpStatus: 404 } });
     });
 
-    it('sends its error answers in shapes the adapter classifies as SPEC §4 says', () => {
+    it('sends its error answers in shapes the adapter classifies as docs/spec.md §4 says', () => {
       // Prepare
       const errors = sim.errorsOf(kind);
       const asResponse = (e: {

@@ -677,6 +677,7 @@ describe('TableJobStore against Azurite', () => {
       finishedAt: '2030-01-01T00:00:02.500Z',
       polled: 12,
       errors: 1,
+      upstreamErrors: 4,
     };
 
     // Act

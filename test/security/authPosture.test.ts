@@ -1,8 +1,8 @@
 /**
- * Auth posture (SPEC §7): every /api/jobs* route needs a function key (authLevel 'function'); only health is
- * anonymous, and it shows no job data (see canary.test.ts). Checked on what the Functions host receives: the
- * compiled entry is loaded with plain node and a stand-in for `@azure/functions-core` that records each
- * registration (as test/e2e/registrations.test.ts does).
+ * Auth posture (docs/spec.md §7): every /api/jobs* route needs a function key (authLevel 'function'); only health
+ * and the OpenAPI document are anonymous, and health shows no job data (see canary.test.ts). Checked on what the
+ * Functions host receives: the compiled entry is loaded with plain node and a stand-in for `@azure/functions-core`
+ * that records each registration (as test/e2e/registrations.test.ts does).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captureRegistrations, triggerOf, VALID_SETTINGS } from '../support/registrations';
@@ -39,11 +39,17 @@ describe('the authorization level of every HTTP route the host receives', () => 
     routes = capturedHttpRoutes();
   });
 
-  it('registers the eight API routes, all under jobs or health', () => {
+  it('registers the nine API routes, all under jobs, health or openapi.json', () => {
     // Assess
-    expect(routes).toHaveLength(8);
+    expect(routes).toHaveLength(9);
     expect(
-      routes.every((r) => r.route === 'health' || r.route === 'jobs' || r.route.startsWith('jobs/')),
+      routes.every(
+        (r) =>
+          r.route === 'health' ||
+          r.route === 'openapi.json' ||
+          r.route === 'jobs' ||
+          r.route.startsWith('jobs/'),
+      ),
     ).toBe(true);
   });
 
@@ -55,10 +61,10 @@ describe('the authorization level of every HTTP route the host receives', () => 
     expect(jobs.map((r) => `${r.methods.join(',')} ${r.route}`).sort()).toEqual(
       [
         'DELETE jobs/{id}',
-        'GET jobs',
-        'GET jobs/{id}',
-        'GET jobs/{id}/history',
-        'GET jobs/{id}/status',
+        'GET,HEAD jobs',
+        'GET,HEAD jobs/{id}',
+        'GET,HEAD jobs/{id}/history',
+        'GET,HEAD jobs/{id}/status',
         'POST jobs',
         'POST jobs/{id}/refresh',
       ].sort(),
@@ -66,13 +72,14 @@ describe('the authorization level of every HTTP route the host receives', () => 
     expect(jobs.filter((r) => r.authLevel !== 'function').map((r) => r.name)).toEqual([]);
   });
 
-  it('leaves only health anonymous, and only for GET', () => {
+  it('leaves only health and the OpenAPI document anonymous, and only for GET and HEAD', () => {
     // Act
     const anonymous = routes.filter((r) => r.authLevel === 'anonymous');
 
     // Assess
     expect(anonymous).toEqual([
-      { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+      { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
     ]);
   });
 });

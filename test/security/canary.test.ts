@@ -2,7 +2,7 @@
  * The canary key (test/support/testStack.ts CANARY_KEY) is the subscription key every stack runs with. After
  * realistic traffic — good polls, 401 rotation, Key Vault faults, upstream error bodies that echo the key, HTML
  * error pages, redirects — it must appear nowhere but in the key header: not in a log line (invocation context or
- * console), an HTTP response, an error body, a Table entity or the history. SPEC §2: "never stored, logged or
+ * console), an HTTP response, an error body, a Table entity or the history. docs/spec.md §2: "never stored, logged or
  * returned".
  */
 import { createServer, type Server } from 'node:http';

@@ -1,15 +1,14 @@
 /**
- * SPEC §8 / OWASP API7 (SSRF): only Azure AI services origins (and the exact loopback origins listed in
+ * docs/spec.md §8 / OWASP API7 (SSRF): only Azure AI services origins (and the exact loopback origins listed in
  * ALLOWED_UPSTREAM_HOSTS) may receive a subscription key. Every hostile endpoint of the corpus is refused at
  * registration with 400 and nothing stored, and the same check runs again before every upstream call.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { newJob, parseRegistration } from '../../shared/api/registration';
-import { systemClock } from '../../shared/clock';
-import { silentLogger } from '../../shared/logger';
+import { buildServices } from '../../functions/buildServices';
+import { loadConfig } from '../../shared/config';
 import type { Job } from '../../shared/model';
-import { Poller } from '../../shared/poller/poller';
 import { createTableClientFactory, TableJobStore } from '../../shared/store/tableJobStore';
 import { checkUpstreamOrigin } from '../../shared/upstream/allowList';
 import { COGNITIVE_SERVICES_HOSTS as HOSTS } from '../../shared/upstream/hosts';
@@ -223,31 +222,32 @@ describe('the allow-list check before every upstream call', () => {
   function pollerWith(allowed: readonly string[]) {
     const fetched: string[] = [];
     const keyReads: string[] = [];
-    const poller = new Poller({
-      store,
-      keys: {
-        getKey: (name) => {
-          keyReads.push(name);
-          return Promise.resolve('CANARY-KEY-never-sent');
+    const { poller } = buildServices(
+      {
+        ...loadConfig({
+          AzureWebJobsStorage: connectionString,
+          KEY_VAULT_URL: 'https://unused.vault.azure.net',
+          UPSTREAM_TIMEOUT_SECONDS: '1',
+          CYCLE_DEADLINE_SECONDS: '20',
+          CYCLE_MAX_JOBS: '1000',
+        }),
+        allowedUpstreamOrigins: [...allowed],
+      },
+      {
+        store,
+        keys: {
+          getKey: (name) => {
+            keyReads.push(name);
+            return Promise.resolve('CANARY-KEY-never-sent');
+          },
         },
+        fetchUpstream: (url) => {
+          fetched.push(url);
+          return Promise.resolve({ status: 200, headers: new Headers(), bodyText: '{"status":"running"}' });
+        },
+        random: () => 0,
       },
-      getAdapter,
-      fetchUpstream: (url) => {
-        fetched.push(url);
-        return Promise.resolve({ status: 200, headers: new Headers(), bodyText: '{"status":"running"}' });
-      },
-      clock: systemClock,
-      random: () => 0,
-      logger: silentLogger,
-      settings: {
-        allowedUpstreamOrigins: allowed,
-        rateLimits: new Map(),
-        upstreamTimeoutMs: 1000,
-        cycleDeadlineMs: 20_000,
-        cycleMaxJobs: 1000,
-        idleIntervalMs: 15 * 60_000,
-      },
-    });
+    );
     return { poller, fetched, keyReads };
   }
 

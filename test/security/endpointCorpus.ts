@@ -1,5 +1,5 @@
 /**
- * The endpoint allow-list corpus (SPEC §8): endpoints that must never receive a subscription key, and the valid
+ * The endpoint allow-list corpus (docs/spec.md §8): endpoints that must never receive a subscription key, and the valid
  * forms of every cloud. `hostileEndpoints(localOrigin)` adds tricks on the one loopback origin that
  * ALLOWED_UPSTREAM_HOSTS lists (the simulator), since those are the nearest to being accepted.
  */

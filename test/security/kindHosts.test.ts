@@ -1,5 +1,5 @@
 /**
- * SPEC §8 per kind: each kind sends its key only to its own host families. Azure OpenAI hosts
+ * docs/spec.md §8 per kind: each kind sends its key only to its own host families. Azure OpenAI hosts
  * (`*.openai.azure.com`, `.us`, `.cn`) are allowed for `openai.fineTuning` only; a Speech recognition host is
  * not a management endpoint. A hostile endpoint is refused at registration (400 on `endpoint`, nothing stored)
  * and again before the call (the poller's check, with the kind's own patterns).

@@ -1,5 +1,5 @@
 /**
- * SPEC §7 POST /api/jobs: any invalid registration is a 400 InvalidArgument with a target, never a 500, and
+ * docs/spec.md §7 POST /api/jobs: any invalid registration is a 400 InvalidArgument with a target, never a 500, and
  * nothing is stored. Property-based (fast-check): every malformed body is built by breaking one thing in a valid
  * one, so each case knows which target it must be refused on.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §4: a redirect is never followed. The key header would travel with it to whatever host the upstream names,
+ * docs/spec.md §4: a redirect is never followed. The key header would travel with it to whatever host the upstream names,
  * so a 301/302/307/308 is an InvalidResponse and the redirect target receives nothing.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';

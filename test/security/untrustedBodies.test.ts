@@ -18,7 +18,7 @@ import { readAllEntities } from './support';
 
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 
-/** The fields each adapter may keep from a 200 body (SPEC §3: validated, known fields only). */
+/** The fields each adapter may keep from a 200 body (docs/spec.md §3: validated, known fields only). */
 const SUB_STATE: Shape = { startDateTime: true, endDateTime: true, status: true, percentComplete: true };
 const ISSUE: Shape = { code: true, message: true };
 const KNOWN: Record<string, Shape> = {

@@ -12,17 +12,19 @@ import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity
 import { startKeyVault, type KeyVaultStandIn } from '../../dev/keyVaultStandIn';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../../dev/upstreamSimulator';
 import { jobIdOf } from '../../shared/api/registration';
-import type { Clock } from '../../shared/clock';
+import { systemClock, type Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logger';
 import type { Identity, Job, JobStatus } from '../../shared/model';
-import { Poller, type CycleReport, type PollerDeps } from '../../shared/poller/poller';
+import { buildServices, type ServiceOverrides, type Services } from '../../functions/buildServices';
+import { loadConfig, type Config } from '../../shared/config';
+import type { Poller, CycleReport, PollerDeps } from '../../shared/poller/poller';
 import { createSecretClient, KeyClient } from '../../shared/secrets';
 import { createTableClientFactory, TableJobStore } from '../../shared/store/tableJobStore';
 import type { JobStore } from '../../shared/store/types';
 import { fetchUpstream } from '../../shared/upstream/http';
 import { getAdapter } from '../../shared/upstream/registry';
 import type { RateBudget } from '../../shared/upstream/types';
-import { seededRandom, trackAll, VirtualClock } from './virtualClock';
+import { seededRandom, trackAll, VirtualClock } from '../../dev/virtualClock';
 
 export const UPSTREAM_KEY = 'fault-suite-key-6b1d0e3f';
 export const SECRET = 'fault-suite-key';
@@ -79,7 +81,7 @@ export interface HarnessOptions {
   secretTtlMs?: number;
   /** Real clock instead of the virtual one (scenarios about real hangs). */
   realTime?: boolean;
-  settings?: Partial<PollerDeps['settings']>;
+  settings?: Partial<Config>;
   /** A table endpoint override (`http://127.0.0.1:PORT/devstoreaccount1`: a fault proxy in front of Azurite). */
   tableEndpoint?: string;
   /** Extra pipeline policies of the Table client (per retry). */
@@ -114,8 +116,11 @@ export interface Harness {
   /** The upstream call the poller makes (recorded, tracked on the virtual clock); wrap it to inject behaviour. */
   fetchUpstream: PollerDeps['fetchUpstream'];
   budget: RateBudget;
-  settings: PollerDeps['settings'];
-  newPoller(overrides?: Partial<PollerDeps>): Poller;
+  settings: Config;
+  /** Services of their own (another host), built through the composition root with the harness's parts. */
+  newServices(overrides?: ServiceOverrides): Services;
+  /** `newServices(overrides).poller`. */
+  newPoller(overrides?: ServiceOverrides): Poller;
   register(specs: readonly JobSpec[]): Promise<Job[]>;
   resourceOf(sim: number): string;
   /** Runs one cycle at virtual time `at` (ms). */
@@ -158,25 +163,7 @@ function letters(n: number): string {
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = new VirtualClock(T0);
   const realTime = options.realTime === true;
-  const pollerClock: Clock = realTime
-    ? {
-        now: () => new Date(),
-        sleep: (ms, signal) =>
-          new Promise<void>((resolve, reject) => {
-            if (signal?.aborted) return reject(signal.reason as Error);
-            if (ms <= 0) return resolve();
-            const timer = setTimeout(resolve, ms);
-            signal?.addEventListener(
-              'abort',
-              () => {
-                clearTimeout(timer);
-                reject(signal.reason as Error);
-              },
-              { once: true },
-            );
-          }),
-      }
-    : clock;
+  const pollerClock: Clock = realTime ? systemClock : clock;
   const simNow = realTime ? (): Date => new Date() : (): Date => clock.now();
   const idp = await identityEndpoint();
   const sims: UpstreamSimulator[] = [];
@@ -222,7 +209,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const keys = realTime ? keyClient : trackAll(keyClient, clock);
   const budget = options.budget ?? { calls: 120, periodMs: MINUTE };
   const resourceOf = (i: number): string => new URL(sims[i]!.origin).host;
-  const settings: PollerDeps['settings'] = {
+  const settings: Config = {
+    ...loadConfig({
+      AzureWebJobsStorage: connectionString,
+      KEY_VAULT_URL: vault.url,
+      IDENTITY_ENDPOINT: idp.endpoint,
+    }),
     allowedUpstreamOrigins: sims.map((s) => s.origin),
     rateLimits: new Map(sims.map((_, i) => [resourceOf(i), budget])),
     upstreamTimeoutMs: 10_000,
@@ -248,18 +240,17 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     return realTime ? call : clock.track(call);
   };
   const random = seededRandom(0x5eed);
-  const newPoller = (overrides: Partial<PollerDeps> = {}): Poller =>
-    new Poller({
+  const newServices = (overrides: ServiceOverrides = {}): Services =>
+    buildServices(settings, {
       store,
       keys,
-      getAdapter,
       fetchUpstream: fetcher,
       clock: pollerClock,
       random,
       logger,
-      settings,
       ...overrides,
     });
+  const newPoller = (overrides: ServiceOverrides = {}): Poller => newServices(overrides).poller;
 
   const harness: Harness = {
     clock,
@@ -286,6 +277,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     fetchUpstream: fetcher,
     budget,
     settings,
+    newServices,
     newPoller,
     resourceOf,
     register: async (specs) => {

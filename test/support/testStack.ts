@@ -1,3 +1,4 @@
+import { APP_ENVIRONMENT } from '../../shared/config';
 import { startAzurite, type AzuriteInstance } from '../../dev/azurite';
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { startTrafficProxy, type TrafficProxy } from '../../dev/trafficProxy';
@@ -6,22 +7,6 @@ import { startUpstreamSimulator, type UpstreamSimulator } from '../../dev/upstre
 /** A recognizable subscription key: tests assert it never appears anywhere it should not. */
 export const CANARY_KEY = 'CANARY-KEY-4f1c9e0b7d2a6358-DO-NOT-LEAK';
 export const SECRET_NAME = 'test-upstream-key';
-
-const APP_SETTINGS = [
-  'AzureWebJobsStorage',
-  'AzureWebJobsStorage__accountName',
-  'AzureWebJobsStorage__tableServiceUri',
-  'STATUS_STORAGE',
-  'STATUS_STORAGE__tableServiceUri',
-  'KEY_VAULT_URL',
-  'ALLOWED_UPSTREAM_HOSTS',
-  'UPSTREAM_RATE_LIMITS',
-  'POLL_SCHEDULE',
-  'AZURE_CLIENT_ID',
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'MSI_ENDPOINT',
-];
 
 export interface TestStack {
   stack: LocalStack;
@@ -50,7 +35,7 @@ export async function startTestStack(options: {
   simulators: Record<string, { budget?: string }>;
   settings?: Record<string, string>;
 }): Promise<TestStack> {
-  for (const name of APP_SETTINGS) delete process.env[name];
+  for (const name of APP_ENVIRONMENT) delete process.env[name];
   const sims: Record<string, UpstreamSimulator> = {};
   for (const name of Object.keys(options.simulators))
     sims[name] = await startUpstreamSimulator({ keys: [CANARY_KEY] });

@@ -18,7 +18,7 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 }
 
 describe('loadConfig', () => {
-  it('fills every default from SPEC §9 when only the required settings are given', () => {
+  it('fills every default from docs/spec.md §9 when only the required settings are given', () => {
     // Act
     const config = loadConfig(minimal);
 
@@ -26,12 +26,10 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       storage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       keyVaultUrl: 'https://contoso.vault.azure.net',
-      pollSchedule: '0 */1 * * * *',
       allowedUpstreamOrigins: [],
       secretCacheTtlMs: 300_000,
       upstreamTimeoutMs: 10_000,
       idleIntervalMs: 900_000,
-      port: 7071,
       managedIdentity: { available: false },
     });
     expect(config.rateLimits.size).toBe(0);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, SETTINGS } from '../../shared/config';
+import { DEFAULT_POLL_SCHEDULE, loadConfig, SETTINGS } from '../../shared/config';
 
 /*
  * No Bicep compiler can run on this machine (it downloads its binary), so these tests read infra/ as text: the
@@ -368,7 +368,7 @@ describe('function app settings', () => {
     const scope = functionScope();
     const deployed = new Map(appSettings().map((e) => [e.key, e.value]));
     const expected: Record<string, string> = {
-      POLL_SCHEDULE: codeDefaults.pollSchedule,
+      POLL_SCHEDULE: DEFAULT_POLL_SCHEDULE,
       ALLOWED_UPSTREAM_HOSTS: codeDefaults.allowedUpstreamOrigins.join(','),
       UPSTREAM_RATE_LIMITS: codeDefaults.rateLimits.size === 0 ? '' : 'kind defaults',
       SECRET_CACHE_TTL_SECONDS: String(codeDefaults.secretCacheTtlMs / 1000),
@@ -751,11 +751,8 @@ describe('observability', () => {
     expect(unlogged).toEqual([]);
   });
 
-  it('the deploy guide quotes every workbook query as it is', () => {
-    const guide = ['docs/deploy.md', 'README.md']
-      .filter((file) => existsSync(path.join(root, file)))
-      .map(read)
-      .join('\n');
+  it('the operations guide quotes every workbook query as it is', () => {
+    const guide = read('docs/operations.md');
     const missing = workbookCharts()
       .filter((chart) => !guide.includes(chart.query))
       .map((chart) => chart.title);

@@ -1,5 +1,5 @@
 /**
- * SPEC §3 / §5 for run kinds without help from an ordering field, and for upstream hints on a 200: a terminal
+ * docs/spec.md §3 / §5 for run kinds without help from an ordering field, and for upstream hints on a 200: a terminal
  * status is never replaced by a non-terminal reading, and an upstream's own wait (Speech `Retry-After` on a 200)
  * is never undercut by the interval policy.
  */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/errors';
-import { isLoopbackHost, retryAfterMsFrom, secretClientOptionsFor } from '../../shared/secrets';
+import { secretClientOptionsFor } from '../../shared/secrets';
+import { isLoopbackHost } from '../../shared/upstream/allowList';
+import { retryAfterFromHeaders } from '../../shared/upstream/retryAfter';
 
 describe('secretClientOptionsFor', () => {
   it('keeps the SDK checks on for a real vault URL', () => {
@@ -81,7 +83,7 @@ describe('isLoopbackHost', () => {
   });
 });
 
-describe('retryAfterMsFrom', () => {
+describe('retryAfterFromHeaders (Key Vault answers)', () => {
   it.each([
     [{ 'retry-after': '30' }, 30_000],
     [{ 'retry-after-ms': '1500', 'retry-after': '30' }, 1_500],
@@ -94,7 +96,7 @@ describe('retryAfterMsFrom', () => {
     const now = Date.parse('2025-01-01T00:00:00Z');
 
     // Act
-    const ms = retryAfterMsFrom((name) => headers[name], now);
+    const ms = retryAfterFromHeaders((name) => headers[name], new Date(now));
 
     // Assess
     expect(ms).toBe(expected);

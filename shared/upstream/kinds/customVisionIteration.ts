@@ -1,5 +1,5 @@
 /**
- * `customVision.iteration`: Custom Vision Training v3.3 – Get Iteration (SPEC §2). An iteration is a run:
+ * `customVision.iteration`: Custom Vision Training v3.3 – Get Iteration (docs/spec.md §2). An iteration is a run:
  * `Completed` and `Failed` are terminal. `status` is a free string in the spec ("Gets the current iteration
  * status"); the four known values are mapped, anything else is `running` with a warning. `lastModified` orders
  * updates. The key travels in `Training-Key`; errors are the top-level `{"code","message"}` CustomVisionError.

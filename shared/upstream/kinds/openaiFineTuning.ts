@@ -1,5 +1,5 @@
 /**
- * `openai.fineTuning`: Azure OpenAI – Fine-tuning jobs, Get (SPEC §2, authoring api 2024-10-21). A job is a run;
+ * `openai.fineTuning`: Azure OpenAI – Fine-tuning jobs, Get (docs/spec.md §2, authoring api 2024-10-21). A job is a run;
  * its times are unix seconds and it has no last-updated field, so no stale-update ordering applies (a terminal
  * status is still never replaced by a non-terminal one, docs/spec.md §3). The key travels in `api-key`, and only
  * this kind may call `*.openai.azure.com` and its sovereign twins (§8).

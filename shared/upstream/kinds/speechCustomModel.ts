@@ -1,5 +1,5 @@
 /**
- * `speech.customModel`: Speech to text – Models, Get Custom Model (SPEC §2: api 2024-11-15, and v3.2 in the path).
+ * `speech.customModel`: Speech to text – Models, Get Custom Model (docs/spec.md §2: api 2024-11-15, and v3.2 in the path).
  * A model build is a run: `Succeeded` and `Failed` (PascalCase) are terminal; `lastActionDateTime` orders updates.
  * The 200 may carry `Retry-After` ("the minimum number of seconds to wait before accessing the resource"): the
  * upstream's own hint for the next check, which is never made sooner (docs/spec.md §5). Errors are the top-level

@@ -222,7 +222,7 @@ describe('face.personGroup adapter: 200 status', () => {
   });
 });
 
-describe('face.personGroup adapter: SPEC §4 outcomes', () => {
+describe('face.personGroup adapter: docs/spec.md §4 outcomes', () => {
   it('classifies the seed 401 as Unauthorized', () => {
     expect(failure(face.interpret(answer(401, SEED.unauthorized401), NOW))).toEqual({
       code: 'Unauthorized',

@@ -300,7 +300,7 @@ describe('language.textAuthoring adapter: 200 status', () => {
   });
 });
 
-describe('language.textAuthoring adapter: SPEC §4 outcomes', () => {
+describe('language.textAuthoring adapter: docs/spec.md §4 outcomes', () => {
   it('classifies 401 as Unauthorized', () => {
     const body = { error: { code: '401', message: 'Access denied due to invalid subscription key.' } };
 

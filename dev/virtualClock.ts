@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock';
+import type { Clock } from '../shared/clock';
 
 interface PendingTimer {
   at: number;
@@ -12,15 +12,24 @@ interface PendingTimer {
 /** How many event-loop turns with nothing tracked in flight count as "every task is waiting". */
 const QUIET_TURNS = 3;
 
+export interface VirtualClockOptions {
+  /**
+   * `auto` (default, the fault tests): time jumps to the earliest timer whenever the system is quiet.
+   * `manual` (the benchmarks): time moves only when the driver calls `runUntil`.
+   */
+  advance?: 'auto' | 'manual';
+}
+
 /**
- * A simulated clock for fault tests. `now()` is virtual; `sleep(ms)` registers a timer on virtual time.
+ * Simulated time for tests and benchmarks. `now()` is virtual; `sleep(ms)` registers a timer on virtual time.
  *
  * Time only moves when the system is quiet: every I/O the code under test does (Table calls, upstream calls,
- * vault reads) is wrapped with `track()`, and when nothing tracked is in flight for a few event-loop turns while
- * timers are pending, the clock jumps to the earliest timer and fires it (and every timer due at the same instant).
- * So an upstream call is made, answered and stored at the very virtual instant of its budget slot: the simulator,
- * which reads the same clock, records it at that instant, and budgets measured on its records are exact whatever
- * the machine's speed. Real time spent in I/O is invisible to virtual time.
+ * vault reads) is wrapped with `track()`, and only when nothing tracked has been in flight for a few event-loop
+ * turns does the clock jump to the earliest timer and fire it (and every timer due at the same instant): on its
+ * own (`auto`) or up to the instant the driver names (`manual`, `runUntil`). So an upstream call is made, answered
+ * and stored at the very virtual instant of its budget slot: a simulator reading the same clock records it at that
+ * instant, and budgets measured on its records are exact whatever the machine's speed. Real time spent in I/O is
+ * invisible to virtual time.
  */
 export class VirtualClock implements Clock {
   private ms: number;
@@ -28,11 +37,14 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private busy = 0;
   private checking = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly auto: boolean;
   /** Timers fired so far (a figure for reports). */
   fired = 0;
 
-  constructor(start: Date | number) {
+  constructor(start: Date | number, options: VirtualClockOptions = {}) {
     this.ms = typeof start === 'number' ? start : start.getTime();
+    this.auto = (options.advance ?? 'auto') === 'auto';
   }
 
   now(): Date {
@@ -74,13 +86,14 @@ export class VirtualClock implements Clock {
     this.busy++;
     const done = (): void => {
       this.busy--;
+      if (this.busy === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       this.schedule();
     };
     promise.then(done, done);
     return promise;
   }
 
-  /** Moves time to `at` (never backwards). Timers due before it must have fired already (call `idle()` first). */
+  /** Moves time to `at` (never backwards). Timers due before it must have fired already. */
   set(at: Date | number): void {
     const ms = typeof at === 'number' ? at : at.getTime();
     if (ms < this.ms) throw new Error(`virtual time cannot go back (${new Date(ms).toISOString()})`);
@@ -98,8 +111,29 @@ export class VirtualClock implements Clock {
     return this.timers.length;
   }
 
+  /** `manual` clocks: fires every timer due up to `at`, in order, each once the system is quiet; then sets `at`. */
+  async runUntil(at: number): Promise<void> {
+    for (;;) {
+      await this.quiet();
+      const first = this.timers[0];
+      if (first === undefined || first.at > at) break;
+      this.fireAt(first.at);
+    }
+    this.ms = Math.max(this.ms, at);
+  }
+
+  /** Resolves once nothing tracked has been in flight for a few event-loop turns. */
+  async quiet(): Promise<void> {
+    let calm = 0;
+    while (calm < QUIET_TURNS) {
+      if (this.busy > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      calm = this.busy === 0 ? calm + 1 : 0;
+    }
+  }
+
   private schedule(): void {
-    if (this.checking || this.busy > 0 || this.timers.length === 0) return;
+    if (!this.auto || this.checking || this.busy > 0 || this.timers.length === 0) return;
     this.checking = true;
     this.quietTurn(QUIET_TURNS);
   }
@@ -112,14 +146,14 @@ export class VirtualClock implements Clock {
       }
       if (left > 0) return this.quietTurn(left - 1);
       this.checking = false;
-      this.fireEarliest();
+      const first = this.timers[0];
+      if (first !== undefined) this.fireAt(first.at);
+      this.schedule();
     });
   }
 
-  private fireEarliest(): void {
-    const first = this.timers[0];
-    if (first === undefined) return;
-    const at = first.at;
+  /** Moves time to `at` and fires every timer due by then. */
+  private fireAt(at: number): void {
     const due = this.timers.filter((t) => t.at <= at);
     this.timers = this.timers.filter((t) => t.at > at);
     this.ms = Math.max(this.ms, at);
@@ -128,7 +162,6 @@ export class VirtualClock implements Clock {
       this.fired++;
       timer.resolve();
     }
-    this.schedule();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * An in-memory stand-in for the Table service, behind the `TableClient` methods the store uses (point reads and
- * writes with ETags, $batch transactions, key-range queries with paging), for benchmark 5 only.
+ * writes with ETags, $batch transactions, key-range queries with paging), for benchmark 5 and the unit tests.
  *
  * Why: Azurite keeps a table in LokiJS, whose index upkeep makes each write cost more as the table grows (a
  * 10-times-larger table costs ~10 times more per write), so on Azurite a cycle over 50,000 jobs measures the
