@@ -3,10 +3,9 @@
  * azure-sdk-for-net recorded it (CRLF-indented JSON; `New` → `Training` → `Completed` / `Failed`), the key in
  * `Training-Key`, and the top-level `{"code","message"}` CustomVisionError (`NotFoundProject`, `NotFoundIteration`).
  */
-import type { Identity } from '../../shared/model';
 import { customVisionIterationAdapter } from '../../shared/upstream/kinds/customVisionIteration';
 import { GATEWAY_QUOTA_EXCEEDED, GATEWAY_UNAUTHORIZED, gatewayRateLimitedBody } from './gateway';
-import { createRunStore, guidFromSeed, runPhase } from './runJobs';
+import { createRunApi, guidFromSeed, runPhase } from './runJobs';
 import {
   SECOND_MS,
   decodeSegment,
@@ -98,19 +97,12 @@ export interface CustomVisionIterationMethods {
 
 export function createCustomVisionIterationApi(): SimulatedApi<CustomVisionIterationMethods> {
   const adapter = customVisionIterationAdapter;
-  const store = createRunStore<IterationTimeline>(adapter.identityFields);
-  const lower = (identity: Identity): Identity => ({
-    projectId: (identity.projectId ?? '').toLowerCase(),
-    iterationId: (identity.iterationId ?? '').toLowerCase(),
-  });
-  const add = (identity: Identity, run: IterationTimeline): void => store.add(lower(identity), run);
-
-  return {
+  return createRunApi<IterationTimeline, CustomVisionIterationMethods>({
     adapter,
-    owns: (pathname) => ROUTE.test(pathname),
-    unauthorizedBody: () => GATEWAY_UNAUTHORIZED,
+    route: ROUTE,
+    caseInsensitive: true,
     rateLimitedBody: gatewayRateLimitedBody,
-    answer: ({ method, url, nowMs }: SimulatedRequest): Answer => {
+    answer: ({ method, url, nowMs }: SimulatedRequest, store): Answer => {
       const m = ROUTE.exec(url.pathname);
       if (!m || !adapter.apiVersions.includes(m[1] ?? '')) {
         return json(404, { error: { code: '404', message: 'Resource not found' } });
@@ -122,7 +114,8 @@ export function createCustomVisionIterationApi(): SimulatedApi<CustomVisionItera
       const projectExists = store
         .entries()
         .some(
-          ([identity, run]) => identity.projectId === projectId && runPhase(run, nowMs).phase !== 'absent',
+          ([identity, run]) =>
+            identity.projectId?.toLowerCase() === projectId && runPhase(run, nowMs).phase !== 'absent',
         );
       if (!projectExists) return json(404, { code: 'NotFoundProject', message: 'Invalid project' });
       const iteration = store.get({ projectId, iterationId });
@@ -136,24 +129,17 @@ export function createCustomVisionIterationApi(): SimulatedApi<CustomVisionItera
       );
       return json(200, text);
     },
-    addJob: add,
-    removeJob: (identity) => store.remove(lower(identity)),
     sampleIdentity: (seed) => ({ projectId: SAMPLE_PROJECT, iterationId: guidFromSeed(seed) }),
-    addDemoJobs: (now) => {
-      // New for 10 s, trains for 70 s, then Completed.
-      const identity = { projectId: SAMPLE_PROJECT, iterationId: 'a1608486-2795-499a-bf16-e9a3075e5388' };
-      add(identity, {
-        createdAt: now,
-        startAt: new Date(now.getTime() + 10 * SECOND_MS),
-        durationMs: 70 * SECOND_MS,
-        outcome: 'succeeded',
-      });
-      return [identity];
+    // New for 10 s, trains for 70 s, then Completed.
+    demo: {
+      identity: { projectId: SAMPLE_PROJECT, iterationId: 'a1608486-2795-499a-bf16-e9a3075e5388' },
+      waitMs: 10 * SECOND_MS,
+      runMs: 70 * SECOND_MS,
     },
     errors: CUSTOM_VISION_ITERATION_ERRORS,
-    extension: {
-      addIteration: (projectId, iterationId, timeline) => add({ projectId, iterationId }, timeline),
-      removeIteration: (projectId, iterationId) => store.remove(lower({ projectId, iterationId })),
-    },
-  };
+    extend: (store) => ({
+      addIteration: (projectId, iterationId, timeline) => store.add({ projectId, iterationId }, timeline),
+      removeIteration: (projectId, iterationId) => store.remove({ projectId, iterationId }),
+    }),
+  });
 }

@@ -4,10 +4,9 @@
  * `api-key`, errors in `{"error":{code,message}}` with the authoring codes (`notFound`, `tooManyRequests`, ...)
  * and the "Please retry after N seconds" wording of its 429s.
  */
-import type { Identity } from '../../shared/model';
 import { openAiFineTuningAdapter } from '../../shared/upstream/kinds/openaiFineTuning';
 import { GATEWAY_UNAUTHORIZED } from './gateway';
-import { createRunStore, runPhase, unixSeconds } from './runJobs';
+import { createRunApi, runPhase, unixSeconds } from './runJobs';
 import {
   SECOND_MS,
   decodeSegment,
@@ -120,15 +119,11 @@ export interface OpenAiFineTuningMethods {
 
 export function createOpenAiFineTuningApi(): SimulatedApi<OpenAiFineTuningMethods> {
   const adapter = openAiFineTuningAdapter;
-  const store = createRunStore<FineTuningJobTimeline>(adapter.identityFields);
-  const add = (identity: Identity, run: FineTuningJobTimeline): void => store.add(identity, run);
-
-  return {
+  return createRunApi<FineTuningJobTimeline, OpenAiFineTuningMethods>({
     adapter,
-    owns: (pathname) => ROUTE.test(pathname),
-    unauthorizedBody: () => GATEWAY_UNAUTHORIZED,
+    route: ROUTE,
     rateLimitedBody: (waitSeconds) => ({ error: { code: '429', message: retryAfterMessage(waitSeconds) } }),
-    answer: ({ method, url, nowMs }: SimulatedRequest): Answer => {
+    answer: ({ method, url, nowMs }: SimulatedRequest, store): Answer => {
       const m = ROUTE.exec(url.pathname);
       const version = url.searchParams.get('api-version');
       if (!m || version === null || !adapter.apiVersions.includes(version)) {
@@ -153,24 +148,13 @@ export function createOpenAiFineTuningApi(): SimulatedApi<OpenAiFineTuningMethod
       }
       return json(200, jobBody(id, job, nowMs));
     },
-    addJob: add,
-    removeJob: (identity) => store.remove(identity),
     sampleIdentity: (seed) => ({ fineTuningJobId: `ftjob-${seed}` }),
-    addDemoJobs: (now) => {
-      // Pending for 10 s, fine-tunes for 90 s (estimated_finish set), then succeeded.
-      const identity = { fineTuningJobId: 'ftjob-demo' };
-      add(identity, {
-        createdAt: now,
-        startAt: new Date(now.getTime() + 10 * SECOND_MS),
-        durationMs: 90 * SECOND_MS,
-        outcome: 'succeeded',
-      });
-      return [identity];
-    },
+    // Pending for 10 s, fine-tunes for 90 s (estimated_finish set), then succeeded.
+    demo: { identity: { fineTuningJobId: 'ftjob-demo' }, waitMs: 10 * SECOND_MS, runMs: 90 * SECOND_MS },
     errors: OPENAI_FINE_TUNING_ERRORS,
-    extension: {
-      addFineTuningJob: (fineTuningJobId, timeline) => add({ fineTuningJobId }, timeline),
+    extend: (store) => ({
+      addFineTuningJob: (fineTuningJobId, timeline) => store.add({ fineTuningJobId }, timeline),
       removeFineTuningJob: (fineTuningJobId) => store.remove({ fineTuningJobId }),
-    },
-  };
+    }),
+  });
 }

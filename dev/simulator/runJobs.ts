@@ -4,7 +4,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Identity } from '../../shared/model';
-import { percent, validDate, validDuration, type SimulatedRun } from './types';
+import type { JobAdapter } from '../../shared/upstream/types';
+import { GATEWAY_UNAUTHORIZED } from './gateway';
+import {
+  percent,
+  validDate,
+  validDuration,
+  type Answer,
+  type KindErrorAnswers,
+  type SimulatedApi,
+  type SimulatedRequest,
+  type SimulatedRun,
+} from './types';
 
 /** Where a run stands at one instant. */
 export type RunPhase =
@@ -41,10 +52,19 @@ export interface RunStore<Run extends SimulatedRun> {
   entries(): Array<[Identity, Run]>;
 }
 
-/** A store of runs keyed by the values of `fields` (the kind's identity fields, in URL order). */
-export function createRunStore<Run extends SimulatedRun>(fields: readonly string[]): RunStore<Run> {
+/**
+ * A store of runs keyed by the values of `fields` (the kind's identity fields, in URL order), compared
+ * case-insensitively when `caseInsensitive` (GUIDs).
+ */
+export function createRunStore<Run extends SimulatedRun>(
+  fields: readonly string[],
+  caseInsensitive = false,
+): RunStore<Run> {
   const runs = new Map<string, { identity: Identity; run: Run }>();
-  const keyOf = (identity: Identity): string => JSON.stringify(fields.map((f) => identity[f] ?? ''));
+  const keyOf = (identity: Identity): string =>
+    JSON.stringify(
+      fields.map((f) => (caseInsensitive ? (identity[f] ?? '').toLowerCase() : (identity[f] ?? ''))),
+    );
   return {
     add: (identity, run) => {
       for (const field of fields) {
@@ -61,5 +81,49 @@ export function createRunStore<Run extends SimulatedRun>(fields: readonly string
     },
     get: (identity) => runs.get(keyOf(identity))?.run,
     entries: () => [...runs.values()].map(({ identity, run }) => [identity, run]),
+  };
+}
+
+/** What differs between the simulated APIs of single-run kinds; `createRunApi` builds the rest. */
+export interface RunApiSpec<Run extends SimulatedRun, Extension extends object> {
+  adapter: JobAdapter;
+  /** The kind's status path, any api version. */
+  route: RegExp;
+  /** Identity values compared case-insensitively (GUIDs). */
+  caseInsensitive?: boolean;
+  /** The 429 body (the server adds `Retry-After`). */
+  rateLimitedBody(waitSeconds: number): object;
+  /** The answer to an authorized request within the rate limit, over the kind's runs. */
+  answer(request: SimulatedRequest, store: RunStore<Run>): Answer;
+  sampleIdentity(seed: string): Identity;
+  /** The demo job: waits `waitMs`, runs `runMs`, then succeeds. */
+  demo: { identity: Identity; waitMs: number; runMs: number };
+  errors: KindErrorAnswers;
+  extend(store: RunStore<Run>): Extension;
+}
+
+/** A simulated API for a kind whose jobs are one run each; its 401 is the gateway's. */
+export function createRunApi<Run extends SimulatedRun, Extension extends object>(
+  spec: RunApiSpec<Run, Extension>,
+): SimulatedApi<Extension> {
+  const store = createRunStore<Run>(spec.adapter.identityFields, spec.caseInsensitive);
+  return {
+    adapter: spec.adapter,
+    owns: (pathname) => spec.route.test(pathname),
+    unauthorizedBody: () => GATEWAY_UNAUTHORIZED,
+    rateLimitedBody: (waitSeconds) => spec.rateLimitedBody(waitSeconds),
+    answer: (request) => spec.answer(request, store),
+    // A generic run is a run of the kind without its optional details.
+    addJob: (identity, run) => store.add(identity, run as Run),
+    removeJob: (identity) => store.remove(identity),
+    sampleIdentity: (seed) => spec.sampleIdentity(seed),
+    addDemoJobs: (now) => {
+      const { identity, waitMs, runMs } = spec.demo;
+      const startAt = new Date(now.getTime() + waitMs);
+      store.add(identity, { createdAt: now, startAt, durationMs: runMs, outcome: 'succeeded' } as Run);
+      return [identity];
+    },
+    errors: spec.errors,
+    extension: spec.extend(store),
   };
 }

@@ -3,10 +3,9 @@
  * `speech.customModel`: the CustomModel body of the spec's examples with PascalCase statuses, a `Retry-After` on
  * the 200 while the model is not done, and the top-level `{"code","message","innerError"}` error shape.
  */
-import type { Identity } from '../../shared/model';
 import { speechCustomModelAdapter } from '../../shared/upstream/kinds/speechCustomModel';
 import { GATEWAY_QUOTA_EXCEEDED, GATEWAY_UNAUTHORIZED, gatewayRateLimitedBody } from './gateway';
-import { createRunStore, guidFromSeed, runPhase } from './runJobs';
+import { createRunApi, guidFromSeed, runPhase } from './runJobs';
 import {
   SECOND_MS,
   decodeSegment,
@@ -105,15 +104,12 @@ export interface SpeechCustomModelMethods {
 
 export function createSpeechCustomModelApi(): SimulatedApi<SpeechCustomModelMethods> {
   const adapter = speechCustomModelAdapter;
-  const store = createRunStore<SpeechModelTimeline>(adapter.identityFields);
-  const add = (identity: Identity, run: SpeechModelTimeline): void => store.add(identity, run);
-
-  return {
+  return createRunApi<SpeechModelTimeline, SpeechCustomModelMethods>({
     adapter,
-    owns: (pathname) => ROUTE.test(pathname),
-    unauthorizedBody: () => GATEWAY_UNAUTHORIZED,
+    route: ROUTE,
+    caseInsensitive: true,
     rateLimitedBody: gatewayRateLimitedBody,
-    answer: ({ method, url, nowMs }: SimulatedRequest): Answer => {
+    answer: ({ method, url, nowMs }: SimulatedRequest, store): Answer => {
       const m = ROUTE.exec(url.pathname);
       const pathVersion = m?.[1];
       const version = pathVersion ?? url.searchParams.get('api-version');
@@ -125,7 +121,7 @@ export function createSpeechCustomModelApi(): SimulatedApi<SpeechCustomModelMeth
       if (method !== 'GET')
         return json(405, { code: 'InvalidRequest', message: 'Method not allowed.' }, { allow: 'GET' });
       const id = decodeSegment(m[2] ?? '');
-      const model = id === undefined ? undefined : store.get({ modelId: id.toLowerCase() });
+      const model = id === undefined ? undefined : store.get({ modelId: id });
       if (id === undefined || !model || runPhase(model, nowMs).phase === 'absent') {
         return json(404, {
           code: 'NotFound',
@@ -142,24 +138,17 @@ export function createSpeechCustomModelApi(): SimulatedApi<SpeechCustomModelMeth
       const done = body.status === 'Succeeded' || body.status === 'Failed';
       return json(200, body, !done && retryAfter > 0 ? { 'retry-after': String(retryAfter) } : {});
     },
-    addJob: (identity, run) => add({ modelId: (identity.modelId ?? '').toLowerCase() }, run),
-    removeJob: (identity) => store.remove({ modelId: (identity.modelId ?? '').toLowerCase() }),
     sampleIdentity: (seed) => ({ modelId: guidFromSeed(seed) }),
-    addDemoJobs: (now) => {
-      // NotStarted for 15 s, builds for 80 s (Retry-After 10 on every 200 until done), then Succeeded.
-      const identity = { modelId: '827712a5-f942-4997-91c3-7c6cde35600b' };
-      add(identity, {
-        createdAt: now,
-        startAt: new Date(now.getTime() + 15 * SECOND_MS),
-        durationMs: 80 * SECOND_MS,
-        outcome: 'succeeded',
-      });
-      return [identity];
+    // NotStarted for 15 s, builds for 80 s (Retry-After 10 on every 200 until done), then Succeeded.
+    demo: {
+      identity: { modelId: '827712a5-f942-4997-91c3-7c6cde35600b' },
+      waitMs: 15 * SECOND_MS,
+      runMs: 80 * SECOND_MS,
     },
     errors: SPEECH_CUSTOM_MODEL_ERRORS,
-    extension: {
-      addSpeechModel: (modelId, timeline) => add({ modelId: modelId.toLowerCase() }, timeline),
-      removeSpeechModel: (modelId) => store.remove({ modelId: modelId.toLowerCase() }),
-    },
-  };
+    extend: (store) => ({
+      addSpeechModel: (modelId, timeline) => store.add({ modelId }, timeline),
+      removeSpeechModel: (modelId) => store.remove({ modelId }),
+    }),
+  });
 }

@@ -306,7 +306,13 @@ describe('the canary key after realistic traffic through the local host', () => 
 
     // Assess
     expect(Object.keys(body).sort()).toEqual(['lastCycle', 'status']);
-    expect(Object.keys(body.lastCycle).sort()).toEqual(['errors', 'finishedAt', 'polled', 'startedAt']);
+    expect(Object.keys(body.lastCycle).sort()).toEqual([
+      'errors',
+      'finishedAt',
+      'polled',
+      'startedAt',
+      'upstreamErrors',
+    ]);
     for (const secret of [...Object.values(ids), ...Object.keys(ids), t.sims.main!.origin, SECRET_NAME]) {
       expect(health.text).not.toContain(secret);
     }
