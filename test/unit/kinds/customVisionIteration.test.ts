@@ -1,30 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { PollOutcome, StatusReading, UpstreamFailure } from '../../../shared/model';
 import { checkUpstreamOrigin } from '../../../shared/upstream/allowList';
 import { customVisionIterationAdapter as customVision } from '../../../shared/upstream/kinds/customVisionIteration';
 import { getAdapter } from '../../../shared/upstream/registry';
-import type { UpstreamResponse } from '../../../shared/upstream/types';
-import { fixtureBody, fixtureResponse } from '../../support/fixtures';
+import {
+  answerOf as answer,
+  failureOf as failure,
+  fixtureBody,
+  fixtureResponse,
+  readingOf as reading,
+} from '../../support/fixtures';
 
 const KIND = 'customVision.iteration';
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const PROJECT = 'b6dd673c-be9e-4911-b2f6-02237b2d4872';
 const ITERATION = 'a1608486-2795-499a-bf16-e9a3075e5388';
-
-function reading(outcome: PollOutcome): StatusReading {
-  if (outcome.kind !== 'status') throw new Error(`expected a status, got ${JSON.stringify(outcome.failure)}`);
-  return outcome.reading;
-}
-
-function failure(outcome: PollOutcome): UpstreamFailure {
-  if (outcome.kind !== 'failure')
-    throw new Error(`expected a failure, got ${JSON.stringify(outcome.reading)}`);
-  return outcome.failure;
-}
-
-function answer(status: number, body: unknown): UpstreamResponse {
-  return { status, bodyText: JSON.stringify(body), headers: new Headers() };
-}
 
 describe('customVision.iteration adapter: description', () => {
   it('is registered with v3.3, the Training-Key header, its budget and lastModified ordering', () => {

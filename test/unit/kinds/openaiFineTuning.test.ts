@@ -1,29 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { PollOutcome, StatusReading, UpstreamFailure } from '../../../shared/model';
 import { checkUpstreamOrigin } from '../../../shared/upstream/allowList';
 import { openAiFineTuningAdapter as openai } from '../../../shared/upstream/kinds/openaiFineTuning';
 import { getAdapter } from '../../../shared/upstream/registry';
-import type { UpstreamResponse } from '../../../shared/upstream/types';
-import { fixtureBody, fixtureResponse } from '../../support/fixtures';
+import {
+  answerOf as answer,
+  failureOf as failure,
+  fixtureBody,
+  fixtureResponse,
+  readingOf as reading,
+} from '../../support/fixtures';
 
 const KIND = 'openai.fineTuning';
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const JOB = 'ft-72a2792ef7d24ba7b82c7fe4a37e379f';
-
-function reading(outcome: PollOutcome): StatusReading {
-  if (outcome.kind !== 'status') throw new Error(`expected a status, got ${JSON.stringify(outcome.failure)}`);
-  return outcome.reading;
-}
-
-function failure(outcome: PollOutcome): UpstreamFailure {
-  if (outcome.kind !== 'failure')
-    throw new Error(`expected a failure, got ${JSON.stringify(outcome.reading)}`);
-  return outcome.failure;
-}
-
-function answer(status: number, body: unknown, headers: Record<string, string> = {}): UpstreamResponse {
-  return { status, bodyText: JSON.stringify(body), headers: new Headers(headers) };
-}
 
 describe('openai.fineTuning adapter: description', () => {
   it('is registered with its api version, api-key header, budget and no ordering field', () => {

@@ -1,29 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { PollOutcome, StatusReading, UpstreamFailure } from '../../../shared/model';
 import { checkUpstreamOrigin } from '../../../shared/upstream/allowList';
 import { speechCustomModelAdapter as speech } from '../../../shared/upstream/kinds/speechCustomModel';
 import { getAdapter } from '../../../shared/upstream/registry';
-import type { UpstreamResponse } from '../../../shared/upstream/types';
-import { fixtureBody, fixtureResponse } from '../../support/fixtures';
+import {
+  answerOf as answer,
+  failureOf as failure,
+  fixtureBody,
+  fixtureResponse,
+  readingOf as reading,
+} from '../../support/fixtures';
 
 const KIND = 'speech.customModel';
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const MODEL = '827712a5-f942-4997-91c3-7c6cde35600b';
-
-function reading(outcome: PollOutcome): StatusReading {
-  if (outcome.kind !== 'status') throw new Error(`expected a status, got ${JSON.stringify(outcome.failure)}`);
-  return outcome.reading;
-}
-
-function failure(outcome: PollOutcome): UpstreamFailure {
-  if (outcome.kind !== 'failure')
-    throw new Error(`expected a failure, got ${JSON.stringify(outcome.reading)}`);
-  return outcome.failure;
-}
-
-function answer(status: number, body: unknown, headers: Record<string, string> = {}): UpstreamResponse {
-  return { status, bodyText: JSON.stringify(body), headers: new Headers(headers) };
-}
 
 describe('speech.customModel adapter: description', () => {
   it('is registered with its api versions, key header, budget and ordering field', () => {
