@@ -45,7 +45,7 @@ export function benchStartup(options: BenchOptions): Promise<Figure[]> {
   // Which heavy SDKs the entry loads at import (they should load on first use).
   const probe =
     `require(${JSON.stringify(entry)}); ` +
-    `const heavy = ['@azure/data-tables', '@azure/identity', '@azure/keyvault-secrets']; ` +
+    `const heavy = ['@azure/data-tables', '@azure/identity', '@azure/keyvault-secrets', '@opentelemetry/api', '@opentelemetry/sdk-metrics', '@azure/monitor-opentelemetry-exporter']; ` +
     `process.stdout.write(JSON.stringify(heavy.filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/')))));`;
   for (const m of JSON.parse(
     execFileSync(process.execPath, ['-e', probe], {

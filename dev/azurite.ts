@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export interface AzuriteInstance {
-  /** Connection string for the table (and queue/blob) endpoints. */
+  /** Connection string for the table, queue and blob endpoints. */
   connectionString: string;
   tableEndpoint: string;
+  /** The queue endpoint (`http://127.0.0.1:PORT/devstoreaccount1`): the polls queue and its poison queue. */
+  queueEndpoint: string;
   stop(): Promise<void>;
 }
 
@@ -71,13 +73,15 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
   child.removeAllListeners('exit');
   const host = 'http://127.0.0.1';
   const tableEndpoint = `${host}:${ports.table}/${ACCOUNT}`;
+  const queueEndpoint = `${host}:${ports.queue}/${ACCOUNT}`;
   const connectionString =
     `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};` +
-    `BlobEndpoint=${host}:${ports.blob}/${ACCOUNT};QueueEndpoint=${host}:${ports.queue}/${ACCOUNT};` +
+    `BlobEndpoint=${host}:${ports.blob}/${ACCOUNT};QueueEndpoint=${queueEndpoint};` +
     `TableEndpoint=${tableEndpoint};`;
   return {
     connectionString,
     tableEndpoint,
+    queueEndpoint,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

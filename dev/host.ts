@@ -6,6 +6,7 @@ import type { FunctionDefinition } from '../functions/registry';
 import { ApiError, methodNotAllowed, notFound, payloadTooLarge, toErrorResponse } from '../shared/api/errors';
 import type { Logger } from '../shared/logger';
 import { parseSchedule } from '../shared/schedule';
+import { startQueueTriggers, type QueueTriggerOptions } from './queueTriggers';
 
 /**
  * Longest single timer wait. Node fires a `setTimeout` over 2^31-1 ms (24.8 days) at once, so a run further away
@@ -37,6 +38,8 @@ export interface LocalHostOptions {
   /** Fire timers on their schedules (off in tests, which run them through /admin/functions). */
   runTimers?: boolean;
   onLog?: (entry: HostLogEntry) => void;
+  /** Run the storageQueue rows on their queues (default true, as the host does); settings tuned for local runs. */
+  queueTriggers?: false | Pick<QueueTriggerOptions, 'settings' | 'maxPollingIntervalMs' | 'leaseMs'>;
   /** Largest request body read (the Functions front end caps bodies too). */
   maxBodyBytes?: number;
 }
@@ -52,11 +55,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
 
-  const context = (functionName: string): InvocationContext => {
+  const context = (functionName: string, triggerMetadata?: Record<string, unknown>): InvocationContext => {
     const invocationId = randomUUID();
     return new InvocationContext({
       functionName,
       invocationId,
+      ...(triggerMetadata ? { triggerMetadata } : {}),
       logHandler: (level, ...args) =>
         options.onLog?.({ functionName, invocationId, level, message: args.map(String).join(' ') }),
     });
@@ -210,6 +214,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     }
   }
 
+  const queues =
+    options.queueTriggers === false
+      ? undefined
+      : startQueueTriggers({
+          functions: options.functions,
+          appSettings: options.appSettings,
+          createContext: context,
+          ...(options.onLog ? { onLog: options.onLog } : {}),
+          ...options.queueTriggers,
+        });
+
   return {
     url: `http://localhost:${port}`,
     port,
@@ -221,6 +236,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stop: async () => {
       stopped = true;
       for (const t of timers) clearTimeout(t);
+      await queues?.stop();
       await Promise.allSettled(running.values());
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

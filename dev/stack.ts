@@ -76,6 +76,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stack.azurite = await startAzurite();
       started.push(stack.azurite);
       env.AzureWebJobsStorage = stack.azurite.connectionString;
+      // Azurite serves the polls queue too (the queue trigger's connection, docs/spec.md §9).
+      env.POLL_QUEUE ??= stack.azurite.connectionString;
     }
 
     const key = options.upstreamKey ?? `sim-${randomBytes(16).toString('hex')}`;

@@ -10,7 +10,7 @@ function portFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   const inline = argv.find((a) => a.startsWith('--port='))?.slice('--port='.length);
   const value = inline ?? (i >= 0 ? argv[i + 1] : undefined) ?? env.PORT ?? '7071';
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ConfigError([`--port / PORT: '${value}' is not a port number`]);
   }
   return port;
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   });
   const started = [
     stack.azurite && `Azurite (in memory)      ${stack.azurite.tableEndpoint}`,
+    stack.azurite && `  queues (polls)         ${stack.azurite.queueEndpoint}`,
     stack.vault && `Key Vault stand-in       ${stack.vault.url}`,
     stack.identity && `identity endpoint        ${stack.identity.endpoint}`,
     stack.simulator && `Upstream simulator  ${stack.simulator.origin}`,

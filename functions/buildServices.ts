@@ -13,6 +13,8 @@ import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
+import { createPollQueueClient, StoragePollQueue } from '../shared/queue/storagePollQueue';
+import type { PollQueue } from '../shared/queue/types';
 import { createSecretClient, KeyClient } from '../shared/secrets';
 import {
   createTableClientFactory,
@@ -20,6 +22,8 @@ import {
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
 import type { JobStore } from '../shared/store/types';
+import { createTelemetry } from '../shared/telemetry';
+import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
 import { getAdapter, listKinds } from '../shared/upstream/registry';
 
@@ -30,6 +34,13 @@ export interface Services {
   keys: KeyProvider;
   poller: Poller;
   api: JobsApi;
+  /** The `polls` queue the cycle hands polls to (docs/spec.md §5); `initialize` creates it if missing. */
+  pollQueue: PollQueue & { initialize?(): Promise<void> };
+  /**
+   * Exports the metrics recorded so far, when export is on (after each timer run, so that an instance scaled in
+   * afterwards loses nothing). Never throws: a failed export is logged.
+   */
+  flushMetrics: (logger: Logger) => Promise<void>;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -40,11 +51,18 @@ export interface ServiceOverrides {
   store?: JobStore;
   /** Subscription keys instead of the Key Vault the settings name. */
   keys?: KeyProvider;
+  /** The polls queue instead of the Storage queue the settings name. */
+  pollQueue?: PollQueue;
   fetchUpstream?: FetchUpstream;
   clock?: Clock;
   random?: RandomSource;
   /** The poller's logger outside an invocation (invocations log through their context). */
   logger?: Logger;
+  /**
+   * Where the metrics go (functions/services.ts: the Azure Monitor export when a connection string is set; tests:
+   * an in-memory reader). None: the global meter provider's meter, a no-op unless one is registered.
+   */
+  metrics?: Pick<MetricExport, 'meter' | 'flush'>;
 }
 
 /** Builds the services from the settings; no I/O (the store's tables are created by `store.initialize()`). */
@@ -54,6 +72,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     overrides.store ??
     new TableJobStore({ tableClient: overrides.tableClient ?? tableClientFactoryFor(config) });
   const keys = overrides.keys ?? keyClientFor(config, clock);
+  const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
+  const telemetry = createTelemetry(overrides.metrics?.meter);
   const poller = new Poller({
     store,
     keys,
@@ -62,6 +82,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     random: overrides.random ?? Math.random,
     logger: overrides.logger ?? silentLogger,
+    telemetry,
     settings: config,
   });
   const api = new JobsApi({
@@ -71,8 +92,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     getAdapter,
     listKinds,
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
+    telemetry,
   });
-  return { config, store, keys, poller, api };
+  const flushMetrics = async (logger: Logger): Promise<void> => {
+    await overrides.metrics?.flush().catch((e: unknown) => {
+      logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
+    });
+  };
+  return { config, store, keys, poller, api, pollQueue, flushMetrics };
 }
 
 function tableClientFactoryFor(config: Config): TableClientFactory {
@@ -87,6 +114,20 @@ function tableClientFactoryFor(config: Config): TableClientFactory {
   });
 }
 
+function pollQueueFor(config: Config, clock: Clock): StoragePollQueue {
+  const queue = config.pollQueue;
+  const client =
+    queue.kind === 'connectionString'
+      ? createPollQueueClient({ connectionString: queue.connectionString })
+      : createPollQueueClient({
+          queueServiceUri: queue.queueServiceUri,
+          credential: queue.managedIdentity
+            ? new ManagedIdentityCredential(queue.clientId ? { clientId: queue.clientId } : {})
+            : credentialFor(config),
+        });
+  return new StoragePollQueue({ client, clock });
+}
+
 function keyClientFor(config: Config, clock: Clock): KeyClient {
   const { available, clientId } = config.managedIdentity;
   const secrets = createSecretClient({
@@ -97,7 +138,8 @@ function keyClientFor(config: Config, clock: Clock): KeyClient {
   return new KeyClient(secrets, { ttlMs: config.secretCacheTtlMs, clock });
 }
 
-function credentialFor(config: Config): TokenCredential {
+/** The managed identity (Azure, or the local identity stand-in), else the developer's credential. */
+export function credentialFor(config: Config): TokenCredential {
   const { available, clientId } = config.managedIdentity;
   if (available) return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});

@@ -5,9 +5,13 @@ import { getServices } from './services';
 export const pollJobs = timerFunction('pollJobs', {
   schedule: '%POLL_SCHEDULE%',
   handler: async (timer, context) => {
-    const { poller } = await getServices();
+    const { poller, flushMetrics } = await getServices();
     const logger = contextLogger(context);
     if (timer.isPastDue) logger.warn('poll cycle is past due: catching up in one pass', {});
-    await poller.withLogger(logger).runCycle();
+    try {
+      await poller.withLogger(logger).runCycle();
+    } finally {
+      await flushMetrics(logger);
+    }
   },
 });

@@ -1,7 +1,7 @@
 /*
  * The per-process cache of the services. Cold start: importing the app (functions/index.ts) loads only what
  * registering the functions and checking the settings need. The composition root (./buildServices) and with it
- * the Azure SDKs (@azure/data-tables, @azure/identity, @azure/keyvault-secrets: most of the import time) load on
+ * the Azure SDKs (@azure/data-tables, @azure/identity, @azure/keyvault-secrets, @azure/storage-queue: most of the import time) load on
  * first use, and are then shared by every invocation of the process.
  */
 import { loadConfig, type Config } from '../shared/config';
@@ -29,8 +29,17 @@ export function getServices(): Promise<Services> {
 
 /** A relative CommonJS module, so the SDKs it requires load once, as CommonJS (not a second ESM copy). */
 async function loadAndBuild(config: Config): Promise<Services> {
-  const { buildServices } = await import('./buildServices.js');
-  const built = buildServices(config);
+  const { buildServices, credentialFor } = await import('./buildServices.js');
+  // Metric export only with a connection string, and the exporter (heavy) loaded only then.
+  const metrics = config.telemetry
+    ? (await import('../shared/telemetry/azureMonitor.js')).startAzureMonitorExport(config.telemetry, () =>
+        credentialFor(config),
+      )
+    : undefined;
+  const built = buildServices(config, metrics ? { metrics } : {});
   await built.store.initialize();
+  // The polls queue is created now if missing, without waiting: an unreachable queue must neither stop nor slow
+  // the app (the first send waits for this creation, or tries again).
+  void built.pollQueue.initialize?.().catch(() => undefined);
   return built;
 }

@@ -162,6 +162,7 @@ module api './app/function.bicep' = {
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     statusTableServiceUri: storage.outputs.tableServiceUri
+    pollQueueServiceUri: storage.outputs.queueServiceUri
     keyVaultUrl: keyVault.outputs.uri
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     maximumInstanceCount: maximumInstanceCount
@@ -212,6 +213,7 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output KEY_VAULT_URL string = keyVault.outputs.uri
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output STATUS_STORAGE__tableServiceUri string = storage.outputs.tableServiceUri
+output POLL_QUEUE__queueServiceUri string = storage.outputs.queueServiceUri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_CLIENT_ID string = identity.outputs.clientId
 output AZURE_FUNCTION_APP_NAME string = api.outputs.name

@@ -12,6 +12,8 @@ export interface Config {
   storage:
     | { kind: 'connectionString'; connectionString: string }
     | { kind: 'identity'; tableServiceUri: string; clientId?: string };
+  /** The `polls` queue (docs/spec.md §5, §9). */
+  pollQueue: PollQueueConfig;
   keyVaultUrl: string;
   /** The managed identity endpoint is present (Azure, or the local identity stand-in). */
   managedIdentity: { available: boolean; clientId?: string };
@@ -24,7 +26,29 @@ export interface Config {
   cycleDeadlineMs: number;
   cycleMaxJobs: number;
   idleIntervalMs: number;
+  /** Metric export to Application Insights (docs/spec.md §11); absent: no export. */
+  telemetry?: TelemetrySettings;
 }
+
+export interface TelemetrySettings {
+  /** `APPLICATIONINSIGHTS_CONNECTION_STRING`, checked: an instrumentation key and an ingestion endpoint. */
+  connectionString: string;
+  /** Origin of the ingestion endpoint (https). */
+  ingestionEndpoint: string;
+  /** `APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD[;ClientId=…]`: Entra ID through the managed identity. */
+  entraId?: { clientId?: string };
+  /** `OTEL_METRIC_EXPORT_INTERVAL`. */
+  exportIntervalMs: number;
+}
+
+/**
+ * Where the `polls` queue lives. `connection` is the setting prefix the queue trigger names, resolved as the
+ * Functions host resolves it: `POLL_QUEUE` when any `POLL_QUEUE` setting is given, else `AzureWebJobsStorage`.
+ */
+export type PollQueueConfig = { connection: 'POLL_QUEUE' | 'AzureWebJobsStorage' } & (
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; queueServiceUri: string; managedIdentity: boolean; clientId?: string }
+);
 
 /** Every setting the app reads, with its default (infra checks compare app settings against this list). */
 export const SETTINGS = {
@@ -32,6 +56,10 @@ export const SETTINGS = {
   STATUS_STORAGE: 'connection string for the status tables',
   STATUS_STORAGE__tableServiceUri: 'identity-based table endpoint for the status tables',
   STATUS_STORAGE__clientId: 'user-assigned identity for the status tables',
+  POLL_QUEUE: 'connection string for the polls queue',
+  POLL_QUEUE__queueServiceUri: 'identity-based queue endpoint for the polls queue',
+  POLL_QUEUE__credential: "'managedidentity' for the polls queue endpoint",
+  POLL_QUEUE__clientId: 'user-assigned identity for the polls queue',
   KEY_VAULT_URL: 'vault holding the subscription keys',
   AZURE_CLIENT_ID: 'user-assigned managed identity client id',
   POLL_SCHEDULE: 'NCRONTAB schedule of the poll cycle',
@@ -43,6 +71,10 @@ export const SETTINGS = {
   CYCLE_MAX_JOBS: 'most jobs one cycle selects',
   IDLE_INTERVAL_SECONDS: 'poll interval of idle Face groups and notFound jobs (0 = stop)',
   PORT: 'local host port (npm start only)',
+  APPLICATIONINSIGHTS_CONNECTION_STRING:
+    'Application Insights component to export metrics to (none: no export)',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=…: export with the managed identity',
+  OTEL_METRIC_EXPORT_INTERVAL: 'metric export interval (ms)',
 } as const;
 
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
@@ -69,9 +101,15 @@ const schema = z.object({
   AzureWebJobsStorage__tableServiceUri: optionalText,
   AzureWebJobsStorage__accountName: optionalText,
   AzureWebJobsStorage__clientId: optionalText,
+  AzureWebJobsStorage__queueServiceUri: optionalText,
+  AzureWebJobsStorage__credential: optionalText,
   STATUS_STORAGE: optionalText,
   STATUS_STORAGE__tableServiceUri: optionalText,
   STATUS_STORAGE__clientId: optionalText,
+  POLL_QUEUE: optionalText,
+  POLL_QUEUE__queueServiceUri: optionalText,
+  POLL_QUEUE__credential: optionalText,
+  POLL_QUEUE__clientId: optionalText,
   KEY_VAULT_URL: optionalText,
   AZURE_CLIENT_ID: optionalText,
   IDENTITY_ENDPOINT: optionalText,
@@ -85,6 +123,9 @@ const schema = z.object({
   CYCLE_MAX_JOBS: integerSetting(10_000, 1, 1_000_000),
   IDLE_INTERVAL_SECONDS: integerSetting(900, 0, 7 * 86_400),
   PORT: integerSetting(7071, 1, 65_535),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: optionalText,
+  OTEL_METRIC_EXPORT_INTERVAL: integerSetting(60_000, 100, 3_600_000),
 });
 
 /** The settings that name the status tables' storage: any one of them is enough. */
@@ -117,6 +158,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const s = parsed.data;
 
   const storage = parseStorage(s, problems);
+  const pollQueue = parsePollQueue(s, problems);
   const keyVaultUrl = parseKeyVaultUrl(s.KEY_VAULT_URL, problems);
   try {
     parseSchedule(s.POLL_SCHEDULE);
@@ -125,14 +167,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const allowedUpstreamOrigins = parseAllowedOrigins(s.ALLOWED_UPSTREAM_HOSTS, problems);
   const rateLimits = parseRateLimits(s.UPSTREAM_RATE_LIMITS, problems);
+  const telemetry = parseTelemetry(s, problems);
   if (s.UPSTREAM_TIMEOUT_SECONDS >= s.CYCLE_DEADLINE_SECONDS) {
     problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
   }
 
-  if (problems.length > 0 || !storage || !keyVaultUrl) throw new ConfigError(problems);
+  if (problems.length > 0 || !storage || !pollQueue || !keyVaultUrl) throw new ConfigError(problems);
   const clientId = s.AZURE_CLIENT_ID;
   return {
     storage,
+    pollQueue,
     keyVaultUrl,
     managedIdentity: {
       available: s.IDENTITY_ENDPOINT !== undefined || s.MSI_ENDPOINT !== undefined,
@@ -145,6 +189,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     cycleDeadlineMs: s.CYCLE_DEADLINE_SECONDS * 1000,
     cycleMaxJobs: s.CYCLE_MAX_JOBS,
     idleIntervalMs: s.IDLE_INTERVAL_SECONDS * 1000,
+    ...(telemetry ? { telemetry } : {}),
   };
 }
 
@@ -194,6 +239,97 @@ function parseStorage(s: Settings, problems: string[]): Config['storage'] | unde
     'AzureWebJobsStorage: required (a connection string, or AzureWebJobsStorage__accountName / STATUS_STORAGE__tableServiceUri for identity-based access)',
   );
   return undefined;
+}
+
+function parsePollQueue(s: Settings, problems: string[]): PollQueueConfig | undefined {
+  const identity = (
+    connection: PollQueueConfig['connection'],
+    uri: string,
+    name: string,
+    credential: string | undefined,
+    clientId: string | undefined,
+  ): PollQueueConfig | undefined => {
+    let ok = true;
+    if (!isHttpsUrl(uri)) {
+      problems.push(`${name}: must be an https:// queue endpoint`);
+      ok = false;
+    }
+    if (credential !== undefined && credential.toLowerCase() !== 'managedidentity') {
+      problems.push(`${connection}__credential: must be 'managedidentity' (or absent)`);
+      ok = false;
+    }
+    if (!ok) return undefined;
+    const id = clientId ?? s.AZURE_CLIENT_ID;
+    return {
+      connection,
+      kind: 'identity',
+      queueServiceUri: uri.replace(/\/+$/, ''),
+      managedIdentity: credential !== undefined,
+      ...(id ? { clientId: id } : {}),
+    };
+  };
+  if (s.POLL_QUEUE) {
+    if (!isQueueConnectionString(s.POLL_QUEUE)) {
+      // Never echo the value: it may hold an account key.
+      problems.push('POLL_QUEUE: is not a storage connection string (needs AccountName= or QueueEndpoint=)');
+      return undefined;
+    }
+    return { connection: 'POLL_QUEUE', kind: 'connectionString', connectionString: s.POLL_QUEUE };
+  }
+  if (s.POLL_QUEUE__queueServiceUri) {
+    return identity(
+      'POLL_QUEUE',
+      s.POLL_QUEUE__queueServiceUri,
+      'POLL_QUEUE__queueServiceUri',
+      s.POLL_QUEUE__credential,
+      s.POLL_QUEUE__clientId,
+    );
+  }
+  if (s.POLL_QUEUE__credential || s.POLL_QUEUE__clientId) {
+    problems.push('POLL_QUEUE__queueServiceUri: required with POLL_QUEUE__credential / POLL_QUEUE__clientId');
+    return undefined;
+  }
+  const fallback = 'AzureWebJobsStorage';
+  if (s.AzureWebJobsStorage) {
+    if (isQueueConnectionString(s.AzureWebJobsStorage)) {
+      return { connection: fallback, kind: 'connectionString', connectionString: s.AzureWebJobsStorage };
+    }
+    // Not a connection string at all: parseStorage lists that problem already.
+    if (/(^|;)\s*TableEndpoint=/i.test(s.AzureWebJobsStorage)) {
+      problems.push('POLL_QUEUE: required, AzureWebJobsStorage has no queue endpoint (QueueEndpoint=)');
+    }
+    return undefined;
+  }
+  const uri =
+    s.AzureWebJobsStorage__queueServiceUri ??
+    (s.AzureWebJobsStorage__accountName && /^[a-z0-9]{3,24}$/.test(s.AzureWebJobsStorage__accountName)
+      ? `https://${s.AzureWebJobsStorage__accountName}.queue.core.windows.net`
+      : undefined);
+  if (uri) {
+    return identity(
+      fallback,
+      uri,
+      s.AzureWebJobsStorage__queueServiceUri
+        ? 'AzureWebJobsStorage__queueServiceUri'
+        : 'AzureWebJobsStorage__accountName',
+      s.AzureWebJobsStorage__credential,
+      s.AzureWebJobsStorage__clientId,
+    );
+  }
+  // Without AzureWebJobsStorage, parseStorage names it; say what the queue needs only when tables were given.
+  if (
+    !s.AzureWebJobsStorage__accountName &&
+    (s.STATUS_STORAGE || s.STATUS_STORAGE__tableServiceUri || s.AzureWebJobsStorage__tableServiceUri)
+  ) {
+    problems.push(
+      'POLL_QUEUE: required (a connection string, or POLL_QUEUE__queueServiceUri) when AzureWebJobsStorage has no queue endpoint',
+    );
+  }
+  return undefined;
+}
+
+function isQueueConnectionString(value: string): boolean {
+  return value === 'UseDevelopmentStorage=true' || /(^|;)\s*(AccountName|QueueEndpoint)=/i.test(value);
 }
 
 function connectionString(value: string, name: string, problems: string[]): Config['storage'] | undefined {
@@ -289,4 +425,66 @@ function isHttpsUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `Key=value;Key=value` (keys case-insensitive, lowercased), or undefined when it is not of that shape. */
+function keyValuePairs(value: string): Map<string, string> | undefined {
+  const pairs = new Map<string, string>();
+  for (const part of value.split(';').map((p) => p.trim())) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) return undefined;
+    pairs.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return pairs;
+}
+
+function parseTelemetry(s: Settings, problems: string[]): TelemetrySettings | undefined {
+  const connection = s.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  const auth = s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING;
+  if (connection === undefined) return undefined;
+  const name = 'APPLICATIONINSIGHTS_CONNECTION_STRING';
+  const count = problems.length;
+  const pairs = keyValuePairs(connection);
+  // Never echo the value.
+  if (!pairs) {
+    problems.push(`${name}: is not a connection string (InstrumentationKey=…;IngestionEndpoint=https://…)`);
+    return undefined;
+  }
+  if (!GUID.test(pairs.get('instrumentationkey') ?? '')) {
+    problems.push(
+      `${name}: needs InstrumentationKey=<GUID> (copy it from the Application Insights resource)`,
+    );
+  }
+  const endpoint = pairs.get('ingestionendpoint') || 'https://dc.services.visualstudio.com';
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    problems.push(`${name}: IngestionEndpoint is not a URL`);
+  }
+  // The exporter sends to https whatever the scheme given: a plain-http endpoint would never be reached.
+  if (url && url.protocol !== 'https:') problems.push(`${name}: IngestionEndpoint must be https://`);
+  let entraId: TelemetrySettings['entraId'];
+  if (auth !== undefined) {
+    const authPairs = keyValuePairs(auth);
+    const clientId = authPairs?.get('clientid');
+    const known = [...(authPairs?.keys() ?? [])].every((k) => k === 'authorization' || k === 'clientid');
+    if (!authPairs || authPairs.get('authorization')?.toUpperCase() !== 'AAD' || !known) {
+      problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be Authorization=AAD[;ClientId=<GUID>]');
+    } else if (clientId !== undefined && !GUID.test(clientId)) {
+      problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING: ClientId must be a GUID');
+    } else {
+      entraId = clientId ? { clientId } : {};
+    }
+  }
+  if (problems.length > count || !url) return undefined;
+  return {
+    connectionString: connection,
+    ingestionEndpoint: url.origin,
+    ...(entraId ? { entraId } : {}),
+    exportIntervalMs: s.OTEL_METRIC_EXPORT_INTERVAL,
+  };
 }

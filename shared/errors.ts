@@ -40,3 +40,30 @@ export class UpstreamCallError extends StatusCacheError {
 
 /** A continuation token (`skipToken`) that was not issued for this query: forged, garbled or reused. */
 export class InvalidContinuationTokenError extends StatusCacheError {}
+
+/**
+ * A queue could not take a message (unreachable, refused, throttled, timed out or aborted): the caller keeps the
+ * work it meant to hand off (a cycle leaves the job due). `httpStatus` is set when the service answered.
+ */
+export class QueueUnavailableError extends StatusCacheError {
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    message: string,
+    readonly queueName: string,
+    options: { cause?: unknown; httpStatus?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.httpStatus = options.httpStatus;
+  }
+}
+
+/** A queue message that is not what its queue carries (bad JSON, missing or invalid fields). Retrying won't help. */
+export class InvalidQueueMessageError extends StatusCacheError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super(message);
+  }
+}

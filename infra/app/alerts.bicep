@@ -1,5 +1,6 @@
-// Log alerts over the poll cycle's structured log lines in Application Insights `traces`
-// (message text, then one JSON object from its first '{'). An e-mail action group is created when alertEmail is set.
+// Log alerts over the app's OpenTelemetry metrics in Application Insights `customMetrics` (names `statuscache.*`,
+// dimensions in customDimensions). The app exports them itself, unsampled: host.json sampling never drops what these
+// rules count. An e-mail action group is created when alertEmail is set.
 param namePrefix string
 param actionGroupName string
 param location string
@@ -38,35 +39,28 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
 
 var actionGroups = empty(alertEmail) ? [] : [actionGroup.id]
 
-// A row when no cycle finished in the window, or a cycle finished with errors (faults of the service itself).
+// A row when no cycle finished in the window, or polls failed because of the service itself: the subscription key
+// could not be read (SecretUnavailable). Upstream answers (RateLimited, NotFound...) are charted, not alerted on.
 var cycleQuery = '''
-traces
-| where message startswith 'poll cycle finished '
-| extend d = parse_json(substring(message, indexof(message, '{')))
-| summarize cycles = count(), cyclesWithErrors = countif(toint(d.errors) > 0)
-| where cycles == 0 or cyclesWithErrors > 0
+customMetrics
+| where name in ('statuscache.cycle.duration', 'statuscache.polls')
+| summarize cycles = countif(name == 'statuscache.cycle.duration'), keyFailures = sumif(valueSum, name == 'statuscache.polls' and tostring(customDimensions.outcome) == 'SecretUnavailable')
+| where cycles == 0 or keyFailures > 0
 '''
 
-// A row per quota pause (403 "Out of call volume quota" / Language QuotaExceeded): the resource is suspended.
+// A row per resource paused for quota (403 "Out of call volume quota" / Language QuotaExceeded): it is suspended.
 var quotaQuery = '''
-traces
-| where message startswith 'resource paused '
-| extend d = parse_json(substring(message, indexof(message, '{')))
-| where tostring(d.code) == 'QuotaExceeded'
-| project timestamp, resource = tostring(d.resource), pausedUntil = tostring(d.until)
+customMetrics
+| where name == 'statuscache.resource.paused' and tostring(customDimensions.reason) == 'QuotaExceeded'
+| summarize pauses = sum(valueSum), lastAt = max(timestamp) by resource = tostring(customDimensions.resource)
 '''
 
-// A row per job whose status just became failed (the first failed poll after another status), so an idle
-// failed Face group polled again later does not fire again.
+// A row per job kind with jobs whose status just became failed (a transition: a failed job polled again later
+// does not count again).
 var jobFailedQuery = '''
-traces
-| where message startswith 'job polled '
-| extend d = parse_json(substring(message, indexof(message, '{')))
-| project timestamp, jobId = tostring(d.jobId), jobKind = tostring(d.kind), resource = tostring(d.resource), status = tostring(d.status)
-| order by jobId asc, timestamp asc
-| extend newlyFailed = status == 'failed' and (prev(jobId) != jobId or prev(status) != 'failed')
-| where newlyFailed and timestamp > ago(15m)
-| project timestamp, jobId, jobKind, resource
+customMetrics
+| where name == 'statuscache.transitions' and tostring(customDimensions.status) == 'failed'
+| summarize failedJobs = sum(valueSum) by jobKind = tostring(customDimensions.kind)
 '''
 
 resource cycleAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
@@ -76,7 +70,7 @@ resource cycleAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'Training-status cache: poll cycle failing or missing'
-    description: 'No poll cycle finished in ${missingCycleMinutes} minutes, or a cycle finished with errors > 0.'
+    description: 'No poll cycle finished in ${missingCycleMinutes} minutes, or polls failed because a subscription key could not be read (statuscache.polls outcome SecretUnavailable).'
     severity: 2
     enabled: true
     scopes: [
@@ -157,7 +151,7 @@ resource jobFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'Training-status cache: training job failed'
-    description: 'A registered training job (Face person group or Language model) reached status failed.'
+    description: 'A registered training job reached status failed (statuscache.transitions to failed). Which job: Logs, traces, job polled with status failed.'
     severity: 3
     enabled: true
     scopes: [
@@ -165,8 +159,6 @@ resource jobFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
     ]
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
-    // Look back a day so the previous status of each job is known.
-    overrideQueryTimeRange: 'P1D'
     criteria: {
       allOf: [
         {
@@ -176,7 +168,7 @@ resource jobFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
           threshold: 0
           dimensions: [
             {
-              name: 'jobId'
+              name: 'jobKind'
               operator: 'Include'
               values: [
                 '*'

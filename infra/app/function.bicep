@@ -17,6 +17,9 @@ param deploymentContainerName string
 @description('https://<account>.table.core.windows.net')
 param statusTableServiceUri string
 
+@description('https://<account>.queue.core.windows.net')
+param pollQueueServiceUri string
+
 @description('https://<vault>.vault.azure.net')
 param keyVaultUrl string
 
@@ -133,12 +136,19 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // Status tables ('jobs', 'pollstate') through the same identity.
     STATUS_STORAGE__tableServiceUri: statusTableServiceUri
     STATUS_STORAGE__clientId: identityClientId
+    // The polls queue (hand-off to pollJob) through the same identity; the trigger's connection is POLL_QUEUE.
+    POLL_QUEUE__queueServiceUri: pollQueueServiceUri
+    POLL_QUEUE__credential: 'managedidentity'
+    POLL_QUEUE__clientId: identityClientId
     // Subscription keys, read with ManagedIdentityCredential({ clientId: AZURE_CLIENT_ID }).
     KEY_VAULT_URL: keyVaultUrl
     AZURE_CLIENT_ID: identityClientId
-    // Telemetry: ingestion endpoint + Entra authentication (local auth is disabled on the component).
+    // Telemetry: ingestion endpoint + Entra authentication (local auth is disabled on the component): the host's logs
+    // and the app's metrics exporter both use them; the identity holds Monitoring Metrics Publisher.
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // The app's own metrics (customMetrics) are exported every minute and after each timer run.
+    OTEL_METRIC_EXPORT_INTERVAL: '60000'
     // Behaviour (docs/spec.md §9).
     POLL_SCHEDULE: pollSchedule
     ALLOWED_UPSTREAM_HOSTS: allowedUpstreamHosts

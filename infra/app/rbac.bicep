@@ -19,7 +19,7 @@ param principalType string = 'User'
 
 // Storage Blob Data Owner: Functions host storage (AzureWebJobsStorage: leases, timer locks) and the deployment package container.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-// Storage Queue Data Contributor: Functions host storage (AzureWebJobsStorage queues).
+// Storage Queue Data Contributor: the polls queue (POLL_QUEUE) and the Functions host's queues (AzureWebJobsStorage).
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Storage Table Data Contributor: the status tables ('jobs', 'pollstate'), created by the app at start.
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'

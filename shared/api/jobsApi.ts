@@ -6,6 +6,7 @@ import type { Job } from '../model';
 import { JOB_STATUSES, type JobStatus } from '../model';
 import type { Poller } from '../poller/poller';
 import type { JobStore } from '../store/types';
+import type { Telemetry } from '../telemetry';
 import { type ApiError, invalidArgument, notFound } from './errors';
 import { isJobId, newJob, MAX_BODY_BYTES, parseRegistration, type RegistrationContext } from './registration';
 
@@ -18,6 +19,8 @@ export interface JobsApiDeps extends RegistrationContext {
   store: JobStore;
   poller: Pick<Poller, 'pollNow' | 'withLogger'>;
   clock: Clock;
+  /** Metrics (docs/spec.md §11): the age of each status served. None when absent. */
+  telemetry?: Telemetry;
 }
 
 /** Query parameters as the functions hand them over (URLSearchParams satisfies it). */
@@ -88,9 +91,16 @@ export class JobsApi {
     const { job } = handle;
     const etag = statusEtag(job, handle.etag);
     const state = job.state;
+    const now = this.deps.clock.now().getTime();
+    // The age of what is served, from the row in hand: no extra read. (A type-only import of the telemetry
+    // module: importing the app, which loads this file, does not load @opentelemetry/api.)
+    if (state.checkedAt) {
+      const ageSeconds = (now - Date.parse(state.checkedAt)) / 1000;
+      this.deps.telemetry?.statusRead(ageSeconds, { kind: job.kind });
+    }
     const nextCheck = state.nextCheckAt ? Date.parse(state.nextCheckAt) : NaN;
     const maxAge = Number.isFinite(nextCheck)
-      ? Math.max(0, Math.floor((nextCheck - this.deps.clock.now().getTime()) / 1000))
+      ? Math.max(0, Math.floor((nextCheck - now) / 1000))
       : SETTLED_MAX_AGE_SECONDS;
     if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
       // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the representation's metadata.

@@ -5,6 +5,7 @@ import { SecretUnavailableError, StatusCacheError, UpstreamCallError } from '../
 import type { Logger } from '../logger';
 import type { Job, JobState, PollOutcome } from '../model';
 import type { CycleSummary, JobStore, PollHandle, ResourceState } from '../store/types';
+import type { Telemetry } from '../telemetry';
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { JobAdapter, RateBudget, UpstreamResponse } from '../upstream/types';
 import { budgetFor, pauseResource, reserveSlots, spacingMs } from './budget';
@@ -34,6 +35,11 @@ export interface PollerDeps {
   clock: Clock;
   random: RandomSource;
   logger: Logger;
+  /**
+   * Metrics (docs/spec.md §11); none when absent. A type-only import: this file loads when the app is imported,
+   * and @opentelemetry/api should not.
+   */
+  telemetry?: Telemetry;
   settings: {
     allowedUpstreamOrigins: readonly string[];
     rateLimits: ReadonlyMap<string, RateBudget>;
@@ -107,7 +113,7 @@ class ResourceGate {
   private nextStartAt = 0;
 
   constructor(
-    private readonly resource: string,
+    readonly resource: string,
     state: ResourceState | undefined,
     private readonly store: JobStore,
     private readonly clock: Clock,
@@ -280,9 +286,11 @@ export class Poller {
     } catch (e) {
       logger.error('cycle summary not saved', { error: describe(e) });
     }
+    const durationMs = Date.parse(report.finishedAt) - started.getTime();
+    this.deps.telemetry?.cycleFinished({ ...report, durationMs });
     logger.info('poll cycle finished', {
       ...report,
-      durationMs: Date.parse(report.finishedAt) - started.getTime(),
+      durationMs,
       ...(signal.aborted ? { stoppedBy: describe(signal.reason) } : {}),
     });
     return report;
@@ -487,6 +495,7 @@ export class Poller {
     const upstreamErrors = failed === undefined || failed === 'SecretUnavailable' ? 0 : 1;
     if (transition.pause) {
       gate.pause(transition.pause.until);
+      this.deps.telemetry?.resourcePaused({ resource, reason: transition.pause.code });
       logger.warn('resource paused', {
         resource,
         code: transition.pause.code,
@@ -503,11 +512,15 @@ export class Poller {
     if (transition.stale) logger.warn('stale upstream status dropped', { jobId: job.id, kind: job.kind });
     const result = await store.applyState(handle, transition.state, transition.history);
     const state: JobState = transition.state;
+    const outcomeName = outcome.kind === 'status' ? 'ok' : outcome.failure.code;
+    this.deps.telemetry?.polled({ kind: job.kind, resource, outcome: outcomeName });
+    if (result.applied && transition.history)
+      this.deps.telemetry?.transitioned({ kind: job.kind, status: state.status });
     logger.info('job polled', {
       jobId: job.id,
       kind: job.kind,
       resource,
-      outcome: outcome.kind === 'status' ? 'ok' : outcome.failure.code,
+      outcome: outcomeName,
       status: state.status,
       upstreamStatus: state.upstreamStatus,
       ...(outcome.kind === 'failure' && outcome.failure.httpStatus
@@ -605,11 +618,13 @@ export class Poller {
         abortSignal: signal,
       });
       timing.upstreamMs += Math.round(performance.now() - callStarted);
+      this.upstreamCalled(adapter, gate, callStarted, response.status);
       return { outcome: adapter.interpret(response, clock.now()), key };
     } catch (e) {
       if (signal.aborted) throw e;
       if (e instanceof UpstreamCallError) {
         timing.upstreamMs += Math.round(performance.now() - callStarted);
+        this.upstreamCalled(adapter, gate, callStarted, 0); // no answer
         return {
           outcome: {
             kind: 'failure',
@@ -620,6 +635,20 @@ export class Poller {
       }
       throw e;
     }
+  }
+
+  private upstreamCalled(
+    adapter: JobAdapter,
+    gate: ResourceGate,
+    startedAt: number,
+    httpStatus: number,
+  ): void {
+    const durationMs = performance.now() - startedAt;
+    this.deps.telemetry?.upstreamCalled(durationMs, {
+      kind: adapter.kind,
+      resource: gate.resource,
+      httpStatus,
+    });
   }
 }
 

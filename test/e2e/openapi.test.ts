@@ -9,6 +9,7 @@ import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FACE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
 import { startTestStack, type TestStack } from '../support/testStack';
 
 interface Response {
@@ -213,11 +214,7 @@ describe('every answer validates against the document', () => {
     const p1 = await t.register('paused', { kind: 'face.personGroup', personGroupId: 'p1' });
     const p2 = await t.register('paused', { kind: 'face.personGroup', personGroupId: 'p2' });
     paused.injectFault({
-      response: {
-        status: 429,
-        headers: { 'retry-after': '120' },
-        body: { error: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 120 seconds.' } },
-      },
+      response: { ...FACE_ERROR_RESPONSES.rateLimited429, headers: { 'retry-after': '120' } },
     });
     await call('POST', `/api/jobs/${p1}/refresh`);
     await call('POST', `/api/jobs/${p2}/refresh`);

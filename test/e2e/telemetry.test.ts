@@ -60,4 +60,21 @@ describe('telemetry', () => {
     expect(cycle).toMatchObject({ polled: 2, errors: 0, upstreamErrors: 1 }); // a 429 is the upstream's answer
     expect(typeof cycle?.durationMs).toBe('number');
   });
+
+  it('exports no metrics without APPLICATIONINSIGHTS_CONNECTION_STRING: the exporter is not even loaded', async () => {
+    // Prepare
+    expect(process.env.APPLICATIONINSIGHTS_CONNECTION_STRING).toBeUndefined();
+    const id = await t.register('main', { kind: 'face.personGroup', personGroupId: 'tele-ok' });
+
+    // Act: a timer run (which flushes metrics when export is on) and a status read.
+    await t.runCycle();
+    expect((await t.call(`/api/jobs/${id}/status`)).status).toBe(200);
+
+    // Assess
+    const loaded = Object.keys(require.cache).filter((file) =>
+      /[\\/]@(azure[\\/]monitor-opentelemetry-exporter|opentelemetry[\\/]sdk-metrics)[\\/]/.test(file),
+    );
+    expect(loaded).toEqual([]);
+    expect(t.logs.filter((line) => line.includes('metrics not exported'))).toEqual([]);
+  });
 });

@@ -2,11 +2,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLL_SCHEDULE, loadConfig, SETTINGS } from '../../shared/config';
+import { POLL_QUEUE_NAME } from '../../shared/queue/message';
+import { METRICS } from '../../shared/telemetry';
 
 /*
  * No Bicep compiler can run on this machine (it downloads its binary), so these tests read infra/ as text: the
  * app settings against the code's settings list, identities and roles, no shared keys, the workbook and alerts
- * against the log lines the poller writes, and module parameters against the modules' declarations.
+ * against the metrics the code emits (shared/telemetry), and module parameters against the modules' declarations.
  */
 
 const root = path.resolve(__dirname, '../..');
@@ -329,7 +331,7 @@ const codeDefaults = loadConfig({
 
 const LOCAL_ONLY = ['PORT'];
 /** Connection-string settings that identity-based deployment replaces with their `__` forms. */
-const REPLACED_BY_IDENTITY = ['AzureWebJobsStorage', 'STATUS_STORAGE'];
+const REPLACED_BY_IDENTITY = ['AzureWebJobsStorage', 'STATUS_STORAGE', 'POLL_QUEUE'];
 
 describe('function app settings', () => {
   it('the app settings name every setting the code reads', () => {
@@ -362,6 +364,63 @@ describe('function app settings', () => {
     expect(storage.noComments).toMatch(
       /output tableServiceUri string = 'https:\/\/\$\{storage\.name\}\.table\.\$\{environment\(\)\.suffixes\.storage\}'/,
     );
+  });
+
+  it('the polls queue is reached with the identity, on the account whose queues it may use', () => {
+    const settings = new Map(appSettings().map((e) => [e.key, e.value]));
+    expect(settings.get('POLL_QUEUE__credential')).toBe("'managedidentity'");
+    expect(settings.get('POLL_QUEUE__clientId')).toBe('identityClientId');
+    // The endpoint is the storage module's queue endpoint, passed through main.bicep.
+    const uri = settings.get('POLL_QUEUE__queueServiceUri') ?? '(none)';
+    expect(functionScope().caller?.args.get(uri)).toBe('storage.outputs.queueServiceUri');
+    const storage = bicep('infra/app/storage.bicep');
+    expect(storage.noComments).toMatch(
+      /output queueServiceUri string = 'https:\/\/\$\{storage\.name\}\.queue\.\$\{environment\(\)\.suffixes\.storage\}'/,
+    );
+    // The queues exist from the start: the one pollJob is triggered by and its poison queue.
+    const queues = resources(storage, 'Microsoft.Storage/storageAccounts/queueServices/queues@').map((q) =>
+      valueAt(storage, q.open, 'name'),
+    );
+    expect(queues.sort()).toEqual([`'${POLL_QUEUE_NAME}'`, `'${POLL_QUEUE_NAME}-poison'`]);
+    // The identity may send, receive and delete on that account (Storage Queue Data Contributor).
+    const rbac = bicep('infra/app/rbac.bicep');
+    const queueRole = resources(rbac, 'Microsoft.Authorization/roleAssignments@').filter((a) =>
+      /storageQueueDataContributor/.test(valueAt(rbac, a.open, 'properties', 'roleDefinitionId')),
+    );
+    expect(queueRole.map((a) => valueAt(rbac, a.open, 'scope'))).toEqual(['storage']);
+    expect(
+      modules(main)
+        .find((m) => m.path === './app/rbac.bicep')
+        ?.args.get('storageAccountName'),
+    ).toBe('storage.outputs.name');
+  });
+
+  it('the app settings as deployed pass the config schema, with the polls queue on POLL_QUEUE', () => {
+    // Every app setting with a deploy-time value gets a value of its kind; literals are evaluated.
+    const placeholders: [RegExp, string][] = [
+      [/__accountName$/, 'stcache01'],
+      [/__tableServiceUri$/, 'https://stcache01.table.core.windows.net'],
+      [/__queueServiceUri$/, 'https://stcache01.queue.core.windows.net'],
+      [/(__clientId|^AZURE_CLIENT_ID)$/, '00000000-0000-0000-0000-000000000001'],
+      [/^KEY_VAULT_URL$/, 'https://kv-cache.vault.azure.net'],
+      [/^APPLICATIONINSIGHTS_/, 'InstrumentationKey=00000000-0000-0000-0000-000000000000'],
+    ];
+    const env: Record<string, string> = {};
+    for (const { key, value } of appSettings()) {
+      const placeholder = placeholders.find(([pattern]) => pattern.test(key))?.[1];
+      env[key] = placeholder ?? evaluate(functionScope(), value);
+    }
+
+    const config = loadConfig(env);
+
+    expect(config.pollQueue).toEqual({
+      connection: 'POLL_QUEUE',
+      kind: 'identity',
+      queueServiceUri: 'https://stcache01.queue.core.windows.net',
+      managedIdentity: true,
+      clientId: '00000000-0000-0000-0000-000000000001',
+    });
+    expect(config.storage.kind).toBe('identity');
   });
 
   it("the deployment's defaults are the code's defaults", () => {
@@ -433,6 +492,7 @@ describe('no shared keys or secrets in infra/', () => {
       'KEY_VAULT_URL',
       'AZURE_KEY_VAULT_NAME',
       'STATUS_STORAGE__tableServiceUri',
+      'POLL_QUEUE__queueServiceUri',
       'AZURE_STORAGE_ACCOUNT_NAME',
       'AZURE_CLIENT_ID',
       'AZURE_FUNCTION_APP_NAME',
@@ -673,7 +733,7 @@ describe('azd and the Functions host', () => {
 });
 
 describe('observability', () => {
-  const JSON_PART = "parse_json(substring(message, indexof(message, '{')))";
+  const EMITTED: readonly string[] = Object.values(METRICS);
 
   function workbookCharts(): { title: string; query: string; timed: boolean }[] {
     const workbook = asRecord(JSON.parse(read('infra/app/workbook.json')) as unknown, 'workbook.json');
@@ -692,21 +752,52 @@ describe('observability', () => {
       });
   }
 
-  it('the workbook parses and charts jobs by status, poll outcomes, throttling, latency and cycle duration', () => {
+  function alertQueries(): string[] {
+    const src = bicep('infra/app/alerts.bicep');
+    return resources(src, 'Microsoft.Insights/scheduledQueryRules@').map((rule) => {
+      const block = src.noComments.slice(rule.open, closing(src, rule.open));
+      const variable = /\bquery:\s*(\w+)/.exec(block)?.[1] ?? '(none)';
+      return new RegExp(`^var ${variable} = '''([\\s\\S]*?)'''`, 'm').exec(src.text)?.[1] ?? '';
+    });
+  }
+
+  /** The metric names a query reads (`'statuscache.…'` literals). */
+  function metricsNamed(query: string): string[] {
+    return [...query.matchAll(/'(statuscache\.[\w.]+)'/g)].map((m) => m[1]!);
+  }
+
+  it('the workbook charts polls by outcome, upstream latency, pauses, cycles, status age and transitions', () => {
     const charts = workbookCharts();
     const wanted: [string, RegExp, RegExp][] = [
-      ['jobs by status', /jobs by status/i, /tostring\(d\.status\)/],
-      ['poll outcomes over time', /poll outcomes/i, /tostring\(d\.outcome\)/],
-      ['throttling per resource', /throttl/i, /'RateLimited'.*'QuotaExceeded'/],
-      ['slowest resources by upstream latency', /slowest resources/i, /d\.durationMs/],
-      ['cycle duration', /cycle duration/i, /d\.durationMs/],
+      [
+        'jobs polled by outcome',
+        /polled by outcome/i,
+        /'statuscache\.polls'[\s\S]*customDimensions\.outcome/,
+      ],
+      [
+        'upstream latency per resource',
+        /upstream latency per resource/i,
+        /'statuscache\.upstream\.duration'[\s\S]*customDimensions\.resource/,
+      ],
+      [
+        'throttling and quota pauses per resource',
+        /throttling and quota pauses/i,
+        /'statuscache\.resource\.paused'[\s\S]*customDimensions\.resource[\s\S]*customDimensions\.reason/,
+      ],
+      ['cycle duration', /cycle duration/i, /'statuscache\.cycle\.duration'/],
+      ['status age', /status age/i, /'statuscache\.status\.age'[\s\S]*customDimensions\.kind/],
+      [
+        'transitions (to failed)',
+        /transitions/i,
+        /'statuscache\.transitions'[\s\S]*customDimensions\.status/,
+      ],
     ];
     const missing = wanted
       .filter(([, title, query]) => !charts.some((c) => title.test(c.title) && query.test(c.query)))
       .map(([name]) => name);
     expect(missing).toEqual([]);
     for (const chart of charts) {
-      expect(chart.query, chart.title).toContain(JSON_PART);
+      expect(chart.query, chart.title).toMatch(/^customMetrics\n/);
       expect(chart.timed, `${chart.title} follows the time range`).toBe(true);
     }
     const src = bicep('infra/app/workbook.bicep');
@@ -714,41 +805,48 @@ describe('observability', () => {
     expect(read('infra/app/workbook.json')).toContain('__APPLICATION_INSIGHTS_ID__');
   });
 
-  it('the alerts watch failing or missing cycles, quota pauses and failed jobs', () => {
+  it('the alerts watch failing or missing cycles, quota pauses and jobs that failed, on customMetrics', () => {
     const src = bicep('infra/app/alerts.bicep');
-    const rules = resources(src, 'Microsoft.Insights/scheduledQueryRules@');
-    const queries = rules.map((rule) => {
-      const block = src.noComments.slice(rule.open, closing(src, rule.open));
-      const variable = /\bquery:\s*(\w+)/.exec(block)?.[1] ?? '(none)';
-      return new RegExp(`^var ${variable} = '''([\\s\\S]*?)'''`, 'm').exec(src.text)?.[1] ?? '';
-    });
-    expect(rules).toHaveLength(3);
+    const queries = alertQueries();
+    expect(queries).toHaveLength(3);
     expect(
       queries.some(
-        (q) => q.includes("'poll cycle finished '") && /d\.errors\) > 0/.test(q) && /cycles == 0/.test(q),
+        (q) =>
+          q.includes("countif(name == 'statuscache.cycle.duration')") &&
+          /cycles == 0/.test(q) &&
+          q.includes("tostring(customDimensions.outcome) == 'SecretUnavailable'"),
       ),
     ).toBe(true);
-    expect(queries.some((q) => q.includes("'resource paused '") && q.includes("'QuotaExceeded'"))).toBe(true);
-    expect(queries.some((q) => q.includes("'job polled '") && q.includes("status == 'failed'"))).toBe(true);
-    for (const q of queries) expect(q).toContain(JSON_PART);
+    expect(
+      queries.some(
+        (q) =>
+          q.includes("'statuscache.resource.paused'") &&
+          q.includes("tostring(customDimensions.reason) == 'QuotaExceeded'"),
+      ),
+    ).toBe(true);
+    expect(
+      queries.some(
+        (q) =>
+          q.includes("'statuscache.transitions'") &&
+          q.includes("tostring(customDimensions.status) == 'failed'"),
+      ),
+    ).toBe(true);
+    for (const q of queries) expect(q).toMatch(/^\s*customMetrics\n/);
     expect(resources(src, 'Microsoft.Insights/actionGroups@')).toHaveLength(1);
     expect(src.noComments).toMatch(/resource actionGroup '[^']+' = if \(!empty\(alertEmail\)\)/);
   });
 
-  it('the workbook and the alerts read log lines the poller writes', () => {
-    const sources = filesUnder(path.join(root, 'shared'))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => readFileSync(f, 'utf8'))
-      .join('\n');
-    const queried = new Set<string>();
-    const texts = [...workbookCharts().map((c) => c.query), read('infra/app/alerts.bicep')];
-    for (const text of texts)
-      for (const m of text.matchAll(/message startswith '([^']+)'/g)) queried.add(m[1]!.trim());
-    expect([...queried].sort()).toEqual(['job polled', 'poll cycle finished', 'resource paused']);
-    const unlogged = [...queried].filter(
-      (message) => !new RegExp(`logger\\.(info|warn|error)\\(\\s*['"\`]${message}['"\`]`).test(sources),
-    );
-    expect(unlogged).toEqual([]);
+  it('every metric the workbook and the alerts query is one the code emits', () => {
+    const queries = [...workbookCharts().map((c) => c.query), ...alertQueries()];
+    const named = new Set(queries.flatMap(metricsNamed));
+    expect([...named].filter((name) => !EMITTED.includes(name))).toEqual([]);
+    // Each query reads at least one metric, and none reads sampled log lines.
+    for (const q of queries) {
+      expect(metricsNamed(q).length, q).toBeGreaterThan(0);
+      expect(q).not.toMatch(/\btraces\b/);
+    }
+    // Every metric of docs/spec.md §11 but the webhook deliveries (no notifications yet) is charted or alerted on.
+    expect(EMITTED.filter((name) => !named.has(name))).toEqual([METRICS.webhookDeliveries]);
   });
 
   it('the operations guide quotes every workbook query as it is', () => {
