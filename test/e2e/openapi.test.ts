@@ -9,7 +9,7 @@ import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FACE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
+import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
 import { startTestStack, type TestStack } from '../support/testStack';
 
 interface Response {

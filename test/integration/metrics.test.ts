@@ -3,7 +3,7 @@
  * the real poller, TableJobStore on Azurite, Key Vault stand-in and upstream simulators (one resource each).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FACE_ERROR_RESPONSES } from '../../dev/upstreamSimulator';
+import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
 import type { Services } from '../../functions/buildServices';
 import type { Job } from '../../shared/model';
 import type { CycleReport } from '../../shared/poller/poller';
