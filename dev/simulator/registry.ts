@@ -2,12 +2,15 @@
  * The simulated API of every kind, one line each (the simulator's side of `shared/upstream/registry.ts`). Each
  * factory makes a fresh API (its own jobs) for one simulator; its `extension` methods join the simulator object.
  */
+import { createCustomVisionIterationApi } from './customVisionIteration';
 import { createDocumentIntelligenceModelBuildApi } from './documentIntelligenceModelBuild';
 import { createFaceLargeFaceListApi } from './faceLargeFaceList';
 import { createFaceLargePersonGroupApi } from './faceLargePersonGroup';
 import { createFacePersonGroupApi } from './facePersonGroup';
 import { createLanguageConversationAuthoringApi } from './languageConversationAuthoring';
 import { createLanguageTextAuthoringApi } from './languageTextAuthoring';
+import { createOpenAiFineTuningApi } from './openaiFineTuning';
+import { createSpeechCustomModelApi } from './speechCustomModel';
 import type { Identity } from '../../shared/model';
 import type { SimulatedApi } from './types';
 
@@ -18,6 +21,9 @@ const FACTORIES = [
   createLanguageTextAuthoringApi,
   createLanguageConversationAuthoringApi,
   createDocumentIntelligenceModelBuildApi,
+  createSpeechCustomModelApi,
+  createOpenAiFineTuningApi,
+  createCustomVisionIterationApi,
 ] as const;
 
 type ExtensionOf<F> = F extends () => SimulatedApi<infer E> ? E : never;

@@ -15,7 +15,7 @@ export interface PolicyOptions {
 
 export const MIN_POLL_INTERVAL_SECONDS = 10;
 export const DEFAULT_POLL_INTERVAL_SECONDS = 60;
-/** The largest due tolerance (SPEC §5): 2 s. */
+/** The largest due tolerance (docs/spec.md §5): 2 s. */
 export const MAX_DUE_TOLERANCE_MS = 2_000;
 const UNAUTHORIZED_BACKOFF_MS = 15 * 60_000;
 const FORBIDDEN_BACKOFF_MS = 60 * 60_000;
@@ -93,7 +93,7 @@ function afterReading(
   const from = scheduleFrom && scheduleFrom < now ? scheduleFrom : now;
   const old = job.state;
   const nowIso = now.toISOString();
-  // SPEC §3: a status never moves backwards on stale data: an older ordering timestamp, or (for kinds without
+  // docs/spec.md §3: a status never moves backwards on stale data: an older ordering timestamp, or (for kinds without
   // one, e.g. Azure OpenAI) a non-terminal reading after a terminal status, is dropped.
   const olderTimestamp =
     reading.upstreamUpdatedAt !== undefined &&

@@ -9,7 +9,7 @@ import { queueOf } from './slots';
 /** Longest a refresh waits for its budget slot before answering 429. */
 const REFRESH_MAX_WAIT_MS = 5_000;
 
-/** Polls one job now, through the same budget (SPEC §7 refresh). */
+/** Polls one job now, through the same budget (docs/spec.md §7 refresh). */
 export async function pollNow(
   ctx: PollContext,
   id: string,

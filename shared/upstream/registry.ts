@@ -3,12 +3,15 @@
  * `KindSpec` in `types.ts`), its fixtures and tests, its simulated API in `dev/simulator/`, and one line here.
  * Everything else (registration, the allow-list, the poller, OpenAPI checks, tests, benchmarks) reads this list.
  */
+import { customVisionIterationAdapter } from './kinds/customVisionIteration';
 import { documentIntelligenceModelBuildAdapter } from './kinds/documentIntelligenceModelBuild';
 import { faceLargeFaceListAdapter } from './kinds/faceLargeFaceList';
 import { faceLargePersonGroupAdapter } from './kinds/faceLargePersonGroup';
 import { facePersonGroupAdapter } from './kinds/facePersonGroup';
 import { languageConversationAuthoringAdapter } from './kinds/languageConversationAuthoring';
 import { languageTextAuthoringAdapter } from './kinds/languageTextAuthoring';
+import { openAiFineTuningAdapter } from './kinds/openaiFineTuning';
+import { speechCustomModelAdapter } from './kinds/speechCustomModel';
 import type { JobAdapter } from './types';
 
 const ADAPTERS: readonly JobAdapter[] = [
@@ -18,6 +21,9 @@ const ADAPTERS: readonly JobAdapter[] = [
   languageTextAuthoringAdapter,
   languageConversationAuthoringAdapter,
   documentIntelligenceModelBuildAdapter,
+  speechCustomModelAdapter,
+  openAiFineTuningAdapter,
+  customVisionIterationAdapter,
 ];
 
 const byKind: ReadonlyMap<string, JobAdapter> = new Map(ADAPTERS.map((adapter) => [adapter.kind, adapter]));

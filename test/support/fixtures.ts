@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { PollOutcome, StatusReading, UpstreamFailure } from '../../shared/model';
 import type { UpstreamResponse } from '../../shared/upstream/types';
 
 /**
@@ -62,4 +63,26 @@ export function fixtureResponse(
 /** The parsed body (for building variations of a documented body in tests). */
 export function fixtureBody(kind: string, name: string): Record<string, unknown> {
   return JSON.parse(fixtureBodyText(readFixture(kind, name))) as Record<string, unknown>;
+}
+
+/** The reading of a status outcome (fails the test with the failure otherwise). */
+export function readingOf(outcome: PollOutcome): StatusReading {
+  if (outcome.kind !== 'status') throw new Error(`expected a status, got ${JSON.stringify(outcome.failure)}`);
+  return outcome.reading;
+}
+
+/** The failure of a failure outcome (fails the test with the reading otherwise). */
+export function failureOf(outcome: PollOutcome): UpstreamFailure {
+  if (outcome.kind !== 'failure')
+    throw new Error(`expected a failure, got ${JSON.stringify(outcome.reading)}`);
+  return outcome.failure;
+}
+
+/** An upstream answer built in a test (a variation of a fixture body). */
+export function answerOf(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): UpstreamResponse {
+  return { status, bodyText: JSON.stringify(body), headers: new Headers(headers) };
 }

@@ -1,5 +1,5 @@
 /**
- * SPEC §3 / §5 for run kinds without help from an ordering field, and for upstream hints on a 200: a terminal
+ * docs/spec.md §3 / §5 for run kinds without help from an ordering field, and for upstream hints on a 200: a terminal
  * status is never replaced by a non-terminal reading, and an upstream's own wait (Speech `Retry-After` on a 200)
  * is never undercut by the interval policy.
  */
@@ -68,7 +68,12 @@ describe('nextTransition: a terminal run status without an ordering timestamp', 
     const job = runJob('failed', 'failed', null);
 
     // Act
-    const t = nextTransition(job, reading({ status: 'cancelled' }), adapter('language.textAuthoring'), options);
+    const t = nextTransition(
+      job,
+      reading({ status: 'cancelled' }),
+      adapter('language.textAuthoring'),
+      options,
+    );
 
     // Assess
     expect(t.stale).toBeUndefined();
@@ -80,7 +85,12 @@ describe('nextTransition: a terminal run status without an ordering timestamp', 
     const job = runJob('running', 'running', now.toISOString());
 
     // Act
-    const t = nextTransition(job, reading({ status: 'notStarted' }), adapter('language.textAuthoring'), options);
+    const t = nextTransition(
+      job,
+      reading({ status: 'notStarted' }),
+      adapter('language.textAuthoring'),
+      options,
+    );
 
     // Assess
     expect(t.stale).toBeUndefined();
