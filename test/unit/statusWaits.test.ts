@@ -33,6 +33,16 @@ function twoProcesses(options: { settings?: Record<string, string> } = {}) {
   return { clock, poller: poller.services, server: server.services, counter };
 }
 
+/** Two processes and a job the poller has polled once (next check a minute later); the server's reads counted from here. */
+async function polledJob(): Promise<ReturnType<typeof twoProcesses> & { id: string; etag: string }> {
+  const processes = twoProcesses();
+  const id = await registered(processes.poller);
+  await runCycles(processes.poller, processes.clock, T0 + MINUTE);
+  const etag = await etagOf(processes.server, id);
+  processes.counter.reads = 0;
+  return { ...processes, id, etag };
+}
+
 async function registered(services: Services): Promise<string> {
   const response = await services.api.register(
     JSON.stringify({ kind: 'face.personGroup', endpoint: ORIGIN, keySecretName: 'k', personGroupId: 'g' }),
@@ -143,11 +153,7 @@ describe('reading a job status with Prefer: wait', () => {
 
   it('answers within 5 s of a late poll, reading every few seconds rather than in a loop', async () => {
     // Prepare
-    const { clock, poller, server, counter } = twoProcesses();
-    const id = await registered(poller);
-    await runCycles(poller, clock, T0 + MINUTE);
-    const etag = await etagOf(server, id);
-    counter.reads = 0;
+    const { clock, poller, server, counter, id, etag } = await polledJob();
 
     // Act: the poll comes 20 s after its cycle (a budget slot handed to the polls queue)
     const cycles = runCycles(poller, clock, T0 + 2 * MINUTE + 20_000, 20_000);
@@ -164,11 +170,7 @@ describe('reading a job status with Prefer: wait', () => {
 
   it('answers 304 after N seconds with a single read when no poll falls in the wait', async () => {
     // Prepare
-    const { clock, poller, server, counter } = twoProcesses();
-    const id = await registered(poller);
-    await runCycles(poller, clock, T0 + MINUTE);
-    const etag = await etagOf(server, id);
-    counter.reads = 0;
+    const { clock, server, counter, id, etag } = await polledJob();
     const askedAt = clock.nowMs();
 
     // Act
@@ -185,10 +187,7 @@ describe('reading a job status with Prefer: wait', () => {
 
   it('clamps a wait over 200 s to 200 and says so', async () => {
     // Prepare: no cycle runs, so the status does not change
-    const { clock, poller, server } = twoProcesses();
-    const id = await registered(poller);
-    await runCycles(poller, clock, T0 + MINUTE);
-    const etag = await etagOf(server, id);
+    const { clock, server, id, etag } = await polledJob();
     const askedAt = clock.nowMs();
 
     // Act
@@ -202,11 +201,7 @@ describe('reading a job status with Prefer: wait', () => {
 
   it('answers at once, with one read and as before, without Prefer or without If-None-Match', async () => {
     // Prepare
-    const { clock, poller, server, counter } = twoProcesses();
-    const id = await registered(poller);
-    await runCycles(poller, clock, T0 + MINUTE);
-    const etag = await etagOf(server, id);
-    counter.reads = 0;
+    const { clock, server, counter, id, etag } = await polledJob();
     const askedAt = clock.nowMs();
 
     // Act
@@ -227,11 +222,7 @@ describe('reading a job status with Prefer: wait', () => {
 
   it('frees the waiter and makes no more reads when the client goes away', async () => {
     // Prepare
-    const { clock, poller, server, counter } = twoProcesses();
-    const id = await registered(poller);
-    await runCycles(poller, clock, T0 + MINUTE);
-    const etag = await etagOf(server, id);
-    counter.reads = 0;
+    const { clock, server, counter, id, etag } = await polledJob();
     const gone = new AbortController();
 
     // Act
@@ -251,10 +242,7 @@ describe('reading a job status with Prefer: wait', () => {
 
   it('answers 404 at the next read when the job is deleted during the wait', async () => {
     // Prepare
-    const { clock, poller, server } = twoProcesses();
-    const id = await registered(poller);
-    await runCycles(poller, clock, T0 + MINUTE);
-    const etag = await etagOf(server, id);
+    const { poller, server, id, etag } = await polledJob();
 
     // Act
     const answer = server.api.getStatus(id, etag, { prefer: 'wait=200' }).then(
