@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fmt, type BenchOptions, type Figure } from './common';
 import { benchFreshness } from './freshness';
+import { benchLongPoll } from './longPoll';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
 import { benchStartup } from './startup';
@@ -27,6 +28,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '4', title: 'start-up and memory', run: benchStartup },
   { id: '5', title: 'growth', run: benchGrowth },
   { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
+  { id: '7', title: 'long-poll Table reads', run: benchLongPoll },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string> } {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
-import type { FunctionDefinition } from '../functions/registry';
+import { setRequestAbortSignal, type FunctionDefinition } from '../functions/registry';
 import { ApiError, methodNotAllowed, notFound, payloadTooLarge, toErrorResponse } from '../shared/api/errors';
 import type { Logger } from '../shared/logger';
 import { parseSchedule } from '../shared/schedule';
@@ -171,6 +171,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         params,
         ...(body.length > 0 ? { body: { string: body.toString('utf8') } } : {}),
       });
+      // A client that goes away aborts the request's signal (a long-poll stops waiting).
+      const gone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableEnded) gone.abort(new Error('The client closed the connection.'));
+      });
+      setRequestAbortSignal(request, gone.signal);
       const response = await definition.handler(request, context(definition.name));
       return send(res, response, method === 'HEAD');
     }

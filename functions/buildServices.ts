@@ -8,7 +8,8 @@
  * in `Services` when the functions need it.
  */
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { JobsApi } from '../shared/api/jobsApi';
+import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
+import { StatusWaits } from '../shared/api/statusWaits';
 import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -21,7 +22,8 @@ import {
   TableJobStore,
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
-import type { JobStore } from '../shared/store/types';
+import type { JobStore, PollHandle } from '../shared/store/types';
+import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
@@ -41,6 +43,8 @@ export interface Services {
    * afterwards loses nothing). Never throws: a failed export is logged.
    */
   flushMetrics: (logger: Logger) => Promise<void>;
+  /** The long-poll waiters of this process, woken by the poller through an in-process notifier. */
+  statusWaits: StatusWaits<PollHandle>;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -76,6 +80,13 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const keys = overrides.keys ?? keyClientFor(config, clock);
   const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
   const telemetry = createTelemetry(overrides.metrics?.meter);
+  const notifier = new LocalStatusNotifier();
+  const statusWaits = new StatusWaits<PollHandle>({
+    read: (id) => readStatusSnapshot(store, id),
+    clock,
+    notifier,
+    pollSchedule: config.pollSchedule,
+  });
   const poller = new Poller({
     store,
     keys,
@@ -86,12 +97,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     logger: overrides.logger ?? silentLogger,
     telemetry,
     ...(overrides.handOff === false ? {} : { queue: pollQueue }),
+    notifier,
     settings: config,
   });
   const api = new JobsApi({
     store,
     poller,
     clock,
+    statusWaits,
     getAdapter,
     listKinds,
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
@@ -102,7 +115,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
     });
   };
-  return { config, store, keys, poller, api, pollQueue, flushMetrics };
+  return { config, store, keys, poller, api, pollQueue, flushMetrics, statusWaits };
 }
 
 function tableClientFactoryFor(config: Config): TableClientFactory {

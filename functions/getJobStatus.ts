@@ -1,13 +1,20 @@
-import { httpFunction } from './registry';
+import { httpFunction, requestAbortSignal } from './registry';
 import { getServices } from './services';
 
-/** The hot path: one Table point read, never an upstream call. */
+/**
+ * The hot path: one Table point read, never an upstream call. A GET with `Prefer: wait=N` and If-None-Match is a
+ * long-poll (docs/spec.md §7); HEAD answers at once.
+ */
 export const getJobStatus = httpFunction('getJobStatus', {
   route: 'jobs/{id}/status',
   methods: ['GET'],
   authLevel: 'function',
   handler: async (request) => {
     const { api } = await getServices();
-    return api.getStatus(request.params.id, request.headers.get('if-none-match'));
+    const abortSignal = requestAbortSignal(request);
+    return api.getStatus(request.params.id, request.headers.get('if-none-match'), {
+      prefer: request.method === 'GET' ? request.headers.get('prefer') : null,
+      ...(abortSignal ? { abortSignal } : {}),
+    });
   },
 });

@@ -117,6 +117,21 @@ export function contextLogger(context: InvocationContext): Logger {
   };
 }
 
+const abortSignals = new WeakMap<HttpRequest, AbortSignal>();
+
+/**
+ * Ties a request to a signal that fires when its client goes away. The local host sets one per request;
+ * @azure/functions 4.x gives the handler no such signal, so on Azure a long-poll runs to its end (at most 200 s).
+ */
+export function setRequestAbortSignal(request: HttpRequest, signal: AbortSignal): void {
+  abortSignals.set(request, signal);
+}
+
+/** The signal that fires when the request's client goes away, when the host gives one. */
+export function requestAbortSignal(request: HttpRequest): AbortSignal | undefined {
+  return abortSignals.get(request);
+}
+
 /** The scheme and host the caller used, for Location and nextLink. */
 export function baseUrlOf(request: HttpRequest): string {
   return new URL(request.url).origin;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { parseSchedule } from './schedule';
+import { parseSchedule, type Schedule } from './schedule';
 import { isLoopbackHost } from './upstream/allowList';
 import type { RateBudget } from './upstream/types';
 
@@ -28,6 +28,8 @@ export interface Config {
   idleIntervalMs: number;
   /** Metric export to Application Insights (docs/spec.md §11); absent: no export. */
   telemetry?: TelemetrySettings;
+  /** When the poll cycle runs (`POLL_SCHEDULE`): long-poll waiters read around it (docs/spec.md §7). */
+  pollSchedule: Schedule;
 }
 
 export interface TelemetrySettings {
@@ -160,8 +162,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const storage = parseStorage(s, problems);
   const pollQueue = parsePollQueue(s, problems);
   const keyVaultUrl = parseKeyVaultUrl(s.KEY_VAULT_URL, problems);
+  let pollSchedule: Schedule | undefined;
   try {
-    parseSchedule(s.POLL_SCHEDULE);
+    pollSchedule = parseSchedule(s.POLL_SCHEDULE);
   } catch (e) {
     problems.push(`POLL_SCHEDULE: ${(e as Error).message}`);
   }
@@ -172,7 +175,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
   }
 
-  if (problems.length > 0 || !storage || !pollQueue || !keyVaultUrl) throw new ConfigError(problems);
+  if (problems.length > 0 || !storage || !pollQueue || !keyVaultUrl || !pollSchedule)
+    throw new ConfigError(problems);
   const clientId = s.AZURE_CLIENT_ID;
   return {
     storage,
@@ -190,6 +194,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     cycleMaxJobs: s.CYCLE_MAX_JOBS,
     idleIntervalMs: s.IDLE_INTERVAL_SECONDS * 1000,
     ...(telemetry ? { telemetry } : {}),
+    pollSchedule,
   };
 }
 

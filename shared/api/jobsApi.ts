@@ -5,9 +5,10 @@ import type { Logger } from '../logger';
 import type { Job } from '../model';
 import { JOB_STATUSES, type JobStatus } from '../model';
 import type { Poller } from '../poller/poller';
-import type { JobStore } from '../store/types';
+import type { JobStore, PollHandle } from '../store/types';
 import type { Telemetry } from '../telemetry';
 import { type ApiError, invalidArgument, notFound } from './errors';
+import { MAX_WAIT_SECONDS, parsePreferWait, type StatusSnapshot, type StatusWaits } from './statusWaits';
 import { isJobId, newJob, MAX_BODY_BYTES, parseRegistration, type RegistrationContext } from './registration';
 
 const DEFAULT_TOP = 50;
@@ -21,6 +22,8 @@ export interface JobsApiDeps extends RegistrationContext {
   clock: Clock;
   /** Metrics (docs/spec.md §11): the age of each status served. None when absent. */
   telemetry?: Telemetry;
+  /** The long-poll waiters of this process; without them `Prefer: wait` answers at once. */
+  statusWaits?: Pick<StatusWaits<PollHandle>, 'waitForChange'>;
 }
 
 /** Query parameters as the functions hand them over (URLSearchParams satisfies it). */
@@ -83,13 +86,42 @@ export class JobsApi {
    * Reads the cache only: one point read, never an upstream call. The ETag is derived from the job row's storage
    * ETag (every write of the row changes it, and the status object is a function of the row), so a matching
    * If-None-Match answers 304 without building or serializing the status object.
+   *
+   * Long-poll (docs/spec.md §7): with `Prefer: wait=N` and an If-None-Match that matches, the answer waits until
+   * the ETag changes (200) or N seconds pass (304), N at most 200; `Preference-Applied` says the wait applied.
    */
-  async getStatus(id: string | undefined, ifNoneMatch: string | null): Promise<HttpResponseInit> {
+  async getStatus(
+    id: string | undefined,
+    ifNoneMatch: string | null,
+    options: { prefer?: string | null; abortSignal?: AbortSignal } = {},
+  ): Promise<HttpResponseInit> {
     if (!isJobId(id)) throw jobNotFound(id);
-    const handle = await this.deps.store.getForPoll(id);
-    if (!handle) throw jobNotFound(id);
-    const { job } = handle;
-    const etag = statusEtag(job, handle.etag);
+    const current = await readStatusSnapshot(this.deps.store, id);
+    if (!current) throw jobNotFound(id);
+    const asked = ifNoneMatch === null ? undefined : parsePreferWait(options.prefer ?? null);
+    if (asked === undefined || ifNoneMatch === null) return this.statusResponse(current, ifNoneMatch);
+    const waitSeconds = Math.min(asked, MAX_WAIT_SECONDS);
+    const applied = { 'preference-applied': `wait=${waitSeconds}` };
+    const waits = this.deps.statusWaits;
+    if (waitSeconds === 0 || !waits || !matchesEtag(ifNoneMatch, current.etag) || ifNoneMatch.trim() === '*')
+      return this.statusResponse(current, ifNoneMatch, applied);
+    let outcome;
+    try {
+      outcome = await waits.waitForChange(id, current, waitSeconds * 1000, options.abortSignal);
+    } catch (error) {
+      // The client went away: nothing will read the answer, and it is no fault of the service.
+      if (options.abortSignal?.aborted) return this.statusResponse(current, ifNoneMatch, applied);
+      throw error;
+    }
+    if (outcome.kind === 'deleted') throw jobNotFound(id);
+    return this.statusResponse(outcome.snapshot, ifNoneMatch, applied);
+  }
+
+  private statusResponse(
+    { etag, value: { job } }: StatusSnapshot<PollHandle>,
+    ifNoneMatch: string | null,
+    extraHeaders: Record<string, string> = {},
+  ): HttpResponseInit {
     const state = job.state;
     const now = this.deps.clock.now().getTime();
     // The age of what is served, from the row in hand: no extra read. (A type-only import of the telemetry
@@ -104,7 +136,7 @@ export class JobsApi {
       : SETTLED_MAX_AGE_SECONDS;
     if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
       // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the representation's metadata.
-      return { status: 304, headers: { etag, 'cache-control': `max-age=${maxAge}` } };
+      return { status: 304, headers: { etag, 'cache-control': `max-age=${maxAge}`, ...extraHeaders } };
     }
     return {
       status: 200,
@@ -113,6 +145,7 @@ export class JobsApi {
         'cache-control': `max-age=${maxAge}`,
         'last-modified': new Date(state.checkedAt ?? state.changedAt).toUTCString(),
         'content-type': 'application/json; charset=utf-8',
+        ...extraHeaders,
       },
       jsonBody: statusView(job),
     };
@@ -216,6 +249,23 @@ function nextLink(base: string, params: Record<string, string | undefined>): str
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, value);
   return `${base}?${search.toString()}`;
+}
+
+/** One point read of the job, with its status ETag and when it is polled next: what a long-poll waiter reads. */
+export async function readStatusSnapshot(
+  store: Pick<JobStore, 'getForPoll'>,
+  id: string,
+): Promise<StatusSnapshot<PollHandle> | undefined> {
+  const handle = await store.getForPoll(id);
+  if (!handle) return undefined;
+  const { job } = handle;
+  const nextCheckAt = job.state.nextCheckAt ? Date.parse(job.state.nextCheckAt) : NaN;
+  return {
+    etag: statusEtag(job, handle.etag),
+    nextCheckAt: Number.isFinite(nextCheckAt) ? nextCheckAt : undefined,
+    pollIntervalMs: job.pollIntervalSeconds * 1000,
+    value: handle,
+  };
 }
 
 /** A Table storage ETag: `W/"datetime'2024-05-01T10%3A00%3A00.1234567Z'"`, new on every write of the row. */

@@ -1,6 +1,7 @@
 import type { Clock, RandomSource } from '../clock';
 import type { Logger } from '../logger';
 import type { PollQueue } from '../queue/types';
+import type { StatusNotifier } from '../statusNotifier';
 import type { Telemetry } from '../telemetry';
 import type { CycleSummary, JobStore } from '../store/types';
 import type { JobAdapter, RateBudget, UpstreamResponse } from '../upstream/types';
@@ -34,6 +35,8 @@ export interface PollerDeps {
    * and @opentelemetry/api should not.
    */
   telemetry?: Telemetry;
+  /** Told after every state the poller stores (long-poll waiters of this process, docs/spec.md §7). */
+  notifier?: StatusNotifier;
   /** The `polls` queue: without it, a cycle reserves no slot after its call window (nothing is handed off). */
   queue?: PollQueue;
   settings: {

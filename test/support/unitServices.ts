@@ -5,11 +5,12 @@
  */
 import { buildServices, type Services } from '../../functions/buildServices';
 import { MemoryPollQueue } from '../../dev/memoryPollQueue';
-import { memoryTables } from '../../dev/memoryTables';
+import { memoryTables, type MemoryTables } from '../../dev/memoryTables';
 import { trackAll, VirtualClock } from '../../dev/virtualClock';
 import { loadConfig } from '../../shared/config';
 import type { FetchUpstream, KeyProvider } from '../../shared/poller/poller';
 import { TableJobStore } from '../../shared/store/tableJobStore';
+import type { JobStore } from '../../shared/store/types';
 import type { UpstreamResponse } from '../../shared/upstream/types';
 
 /** The loopback origin the fake upstream answers for (allowed as ALLOWED_UPSTREAM_HOSTS would). */
@@ -41,9 +42,17 @@ export interface UnitServices {
 }
 
 export function unitServices(
-  options: { settings?: Record<string, string>; keys?: KeyProvider } = {},
+  options: {
+    settings?: Record<string, string>;
+    keys?: KeyProvider;
+    /** Tables and clock shared with another unitServices: two processes of one app. */
+    tables?: MemoryTables;
+    clock?: VirtualClock;
+    /** Wraps the store (e.g. to count its reads). */
+    wrapStore?: (store: JobStore) => JobStore;
+  } = {},
 ): UnitServices {
-  const clock = new VirtualClock(T0);
+  const clock = options.clock ?? new VirtualClock(T0);
   const calls: UnitServices['calls'] = [];
   const unit = { clock, calls, answer: () => faceTraining('running') } as Omit<UnitServices, 'services'>;
   const fetchUpstream: FetchUpstream = (url) => {
@@ -57,7 +66,9 @@ export function unitServices(
     UPSTREAM_RATE_LIMITS: `${new URL(ORIGIN).host}=600/min`,
     ...options.settings,
   });
-  const store = trackAll(new TableJobStore({ tableClient: memoryTables().factory }), clock);
+  const tables = options.tables ?? memoryTables();
+  const tracked = trackAll(new TableJobStore({ tableClient: tables.factory }), clock);
+  const store = options.wrapStore ? options.wrapStore(tracked) : tracked;
   const services = buildServices(config, {
     store,
     keys: options.keys ?? { getKey: () => Promise.resolve(KEY) },
