@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     stack.azurite && `  queues (polls)         ${stack.azurite.queueEndpoint}`,
     stack.vault && `Key Vault stand-in       ${stack.vault.url}`,
     stack.identity && `identity endpoint        ${stack.identity.endpoint}`,
-    stack.simulator && `Upstream simulator  ${stack.simulator.origin}`,
+    stack.simulator && `upstream simulator       ${stack.simulator.origin}`,
   ].filter(Boolean);
   console.log(
     [

@@ -1,6 +1,6 @@
 import { POLL_QUEUE_NAME } from '../shared/queue/message';
 import { contextLogger, queueFunction } from './registry';
-import { getServices } from './services';
+import { getConfig, getServices } from './services';
 
 /**
  * A poll handed off by a cycle to the `polls` queue, made at its reserved budget slot (docs/spec.md §5). A message
@@ -8,7 +8,8 @@ import { getServices } from './services';
  */
 export const pollJob = queueFunction('pollJob', {
   queueName: POLL_QUEUE_NAME,
-  connection: 'POLL_QUEUE',
+  // `POLL_QUEUE` when any POLL_QUEUE setting is given, else `AzureWebJobsStorage` (the host does not fall back).
+  connection: getConfig().pollQueue.connection,
   handler: async (message, context) => {
     const { poller } = await getServices();
     const dequeueCount = Number(context.triggerMetadata?.['dequeueCount']);
