@@ -52,7 +52,7 @@ param pollSchedule string = ''
 @description('ALLOWED_UPSTREAM_HOSTS: extra exact upstream origins, comma-separated. Empty: none.')
 param allowedUpstreamHosts string = ''
 
-@description('UPSTREAM_RATE_LIMITS: per-host budgets, e.g. myface.cognitiveservices.azure.com=600/min. Empty: kind defaults.')
+@description('UPSTREAM_RATE_LIMITS: per-host budgets, e.g. myface.cognitiveservices.azure.com=20/min+30000/month. Empty: kind defaults (face.personGroup 20/min, face.largePersonGroup 20/min, face.largeFaceList 20/min, language.textAuthoring 100/min, language.conversationAuthoring 100/min, documentIntelligence.modelBuild 60/min, speech.customModel 100/min, openai.fineTuning 60/min, customVision.iteration 60/min).')
 param upstreamRateLimits string = ''
 
 @description('SECRET_CACHE_TTL_SECONDS: how long a subscription key read from Key Vault is cached.')

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLL_SCHEDULE, loadConfig, SETTINGS } from '../../shared/config';
 import { POLL_QUEUE_NAME } from '../../shared/queue/message';
 import { METRICS } from '../../shared/telemetry';
+import { listAdapters } from '../../shared/upstream/registry';
 
 /*
  * No Bicep compiler can run on this machine (it downloads its binary), so these tests read infra/ as text: the
@@ -454,6 +455,15 @@ describe('function app settings', () => {
       }),
     );
     expect(actual).toEqual(expected);
+  });
+
+  it("UPSTREAM_RATE_LIMITS' description states every kind's default budget", () => {
+    const description =
+      /@description\('(UPSTREAM_RATE_LIMITS[^']*)'\)/.exec(read('infra/main.bicep'))?.[1] ?? '';
+    for (const adapter of listAdapters()) {
+      const perMinute = (adapter.defaultBudget.calls * 60_000) / adapter.defaultBudget.periodMs;
+      expect(description).toContain(`${adapter.kind} ${perMinute}/min`);
+    }
   });
 });
 
