@@ -304,6 +304,7 @@ export function statusView(job: Job): Record<string, unknown> {
     upstreamStatus: s.upstreamStatus,
     ...(s.percentComplete !== undefined ? { percentComplete: s.percentComplete } : {}),
     ...(s.estimatedEndDateTime !== undefined ? { estimatedEndDateTime: s.estimatedEndDateTime } : {}),
+    ...(s.upstreamUpdatedAt !== undefined ? { upstreamUpdatedAt: s.upstreamUpdatedAt } : {}),
     ...(s.message !== undefined ? { message: s.message } : {}),
     upstream: s.upstream,
     checkedAt: s.checkedAt,

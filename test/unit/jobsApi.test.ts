@@ -102,6 +102,23 @@ describe('reading the cached status', () => {
     expect(after.jsonBody).toMatchObject({ id, status: 'running', upstreamStatus: 'running' });
   });
 
+  it("carries the upstream's own time of the status as upstreamUpdatedAt", async () => {
+    // Prepare
+    const { services } = unitServices();
+    const id = await registered(services.api);
+    await services.poller.runCycle();
+
+    // Act
+    const response = await services.api.getStatus(id, null);
+
+    // Assess
+    const status = response.jsonBody as {
+      upstreamUpdatedAt?: string;
+      upstream: { lastActionDateTime: string };
+    };
+    expect(status.upstreamUpdatedAt).toBe(new Date(status.upstream.lastActionDateTime).toISOString());
+  });
+
   it('answers 404 for an id that is not a job id, and for one that does not exist', async () => {
     // Prepare
     const { services } = unitServices();
