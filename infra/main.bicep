@@ -52,6 +52,15 @@ param pollSchedule string = ''
 @description('ALLOWED_UPSTREAM_HOSTS: extra exact upstream origins, comma-separated. Empty: none.')
 param allowedUpstreamHosts string = ''
 
+@description('WEBHOOK_SIGNING_SECRET_NAME: the Key Vault secret every webhook subscription signing secret is derived from.')
+param webhookSigningSecretName string = 'webhook-signing'
+
+@description('ALLOWED_WEBHOOK_ORIGINS: extra exact webhook origins, comma-separated. Empty: none.')
+param allowedWebhookOrigins string = ''
+
+@description('EVENT_GRID_TOPIC_ENDPOINT: also publish CloudEvents 1.0 to this Event Grid topic. Empty: no Event Grid.')
+param eventGridTopicEndpoint string = ''
+
 @description('UPSTREAM_RATE_LIMITS: per-host budgets, e.g. myface.cognitiveservices.azure.com=20/min+30000/month. Empty: kind defaults (face.personGroup 20/min, face.largePersonGroup 20/min, face.largeFaceList 20/min, language.textAuthoring 100/min, language.conversationAuthoring 100/min, documentIntelligence.modelBuild 60/min, speech.customModel 100/min, openai.fineTuning 60/min, customVision.iteration 60/min).')
 param upstreamRateLimits string = ''
 
@@ -168,6 +177,9 @@ module api './app/function.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     pollSchedule: empty(pollSchedule) ? defaultPollSchedule : pollSchedule
     allowedUpstreamHosts: allowedUpstreamHosts
+    webhookSigningSecretName: webhookSigningSecretName
+    allowedWebhookOrigins: allowedWebhookOrigins
+    eventGridTopicEndpoint: eventGridTopicEndpoint
     upstreamRateLimits: upstreamRateLimits
     secretCacheTtlSeconds: secretCacheTtlSeconds
     upstreamTimeoutSeconds: upstreamTimeoutSeconds

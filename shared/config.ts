@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { parseSchedule, type Schedule } from './schedule';
+import { SECRET_NAME_PATTERN } from './model';
 import { isLoopbackHost } from './upstream/allowList';
 import type { RateBudget } from './upstream/types';
 
@@ -30,6 +31,17 @@ export interface Config {
   telemetry?: TelemetrySettings;
   /** When the poll cycle runs (`POLL_SCHEDULE`): long-poll waiters read around it (docs/spec.md §7). */
   pollSchedule: Schedule;
+  /** Webhooks and Event Grid (docs/spec.md §12). */
+  notifications: NotificationSettings;
+}
+
+export interface NotificationSettings {
+  /** `WEBHOOK_SIGNING_SECRET_NAME`: the Key Vault secret every subscription's signing secret is derived from. */
+  signingSecretName: string;
+  /** `ALLOWED_WEBHOOK_ORIGINS`: extra exact webhook origins (plain http only for loopback ones). */
+  allowedWebhookOrigins: string[];
+  /** `EVENT_GRID_TOPIC_ENDPOINT` (https): also publish CloudEvents 1.0 there; absent: no Event Grid. */
+  eventGridTopicEndpoint?: string;
 }
 
 export interface TelemetrySettings {
@@ -77,9 +89,13 @@ export const SETTINGS = {
     'Application Insights component to export metrics to (none: no export)',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=…: export with the managed identity',
   OTEL_METRIC_EXPORT_INTERVAL: 'metric export interval (ms)',
+  WEBHOOK_SIGNING_SECRET_NAME: 'Key Vault secret the webhook signing secrets are derived from',
+  ALLOWED_WEBHOOK_ORIGINS: 'extra exact webhook origins',
+  EVENT_GRID_TOPIC_ENDPOINT: 'Event Grid topic to publish CloudEvents to (none: no Event Grid)',
 } as const;
 
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
+export const DEFAULT_WEBHOOK_SIGNING_SECRET_NAME = 'webhook-signing';
 
 const optionalText = z
   .string()
@@ -128,6 +144,9 @@ const schema = z.object({
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: optionalText,
   OTEL_METRIC_EXPORT_INTERVAL: integerSetting(60_000, 100, 3_600_000),
+  WEBHOOK_SIGNING_SECRET_NAME: optionalText.transform((v) => v ?? DEFAULT_WEBHOOK_SIGNING_SECRET_NAME),
+  ALLOWED_WEBHOOK_ORIGINS: optionalText,
+  EVENT_GRID_TOPIC_ENDPOINT: optionalText,
 });
 
 /** The settings that name the status tables' storage: any one of them is enough. */
@@ -168,7 +187,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   } catch (e) {
     problems.push(`POLL_SCHEDULE: ${(e as Error).message}`);
   }
-  const allowedUpstreamOrigins = parseAllowedOrigins(s.ALLOWED_UPSTREAM_HOSTS, problems);
+  const allowedUpstreamOrigins = parseAllowedOrigins(
+    'ALLOWED_UPSTREAM_HOSTS',
+    s.ALLOWED_UPSTREAM_HOSTS,
+    problems,
+  );
+  const notifications = parseNotifications(s, problems);
   const rateLimits = parseRateLimits(s.UPSTREAM_RATE_LIMITS, problems);
   const telemetry = parseTelemetry(s, problems);
   if (s.UPSTREAM_TIMEOUT_SECONDS >= s.CYCLE_DEADLINE_SECONDS) {
@@ -195,6 +219,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     idleIntervalMs: s.IDLE_INTERVAL_SECONDS * 1000,
     ...(telemetry ? { telemetry } : {}),
     pollSchedule,
+    notifications,
   };
 }
 
@@ -365,7 +390,46 @@ function parseKeyVaultUrl(value: string | undefined, problems: string[]): string
   return url.origin;
 }
 
-function parseAllowedOrigins(value: string | undefined, problems: string[]): string[] {
+function parseNotifications(
+  s: {
+    WEBHOOK_SIGNING_SECRET_NAME: string;
+    ALLOWED_WEBHOOK_ORIGINS?: string | undefined;
+    EVENT_GRID_TOPIC_ENDPOINT?: string | undefined;
+  },
+  problems: string[],
+): NotificationSettings {
+  if (!SECRET_NAME_PATTERN.test(s.WEBHOOK_SIGNING_SECRET_NAME)) {
+    problems.push('WEBHOOK_SIGNING_SECRET_NAME: must be a Key Vault secret name (1-127 of a-z A-Z 0-9 -)');
+  }
+  const allowedWebhookOrigins = parseAllowedOrigins(
+    'ALLOWED_WEBHOOK_ORIGINS',
+    s.ALLOWED_WEBHOOK_ORIGINS,
+    problems,
+  );
+  let eventGridTopicEndpoint: string | undefined;
+  if (s.EVENT_GRID_TOPIC_ENDPOINT) {
+    let url: URL | undefined;
+    try {
+      url = new URL(s.EVENT_GRID_TOPIC_ENDPOINT);
+    } catch {
+      problems.push('EVENT_GRID_TOPIC_ENDPOINT: is not a URL');
+    }
+    if (url && url.protocol !== 'https:') {
+      problems.push('EVENT_GRID_TOPIC_ENDPOINT: must be https://');
+    } else if (url && (url.username || url.password)) {
+      problems.push('EVENT_GRID_TOPIC_ENDPOINT: must not carry user info');
+    } else if (url) {
+      eventGridTopicEndpoint = url.href;
+    }
+  }
+  return {
+    signingSecretName: s.WEBHOOK_SIGNING_SECRET_NAME,
+    allowedWebhookOrigins,
+    ...(eventGridTopicEndpoint ? { eventGridTopicEndpoint } : {}),
+  };
+}
+
+function parseAllowedOrigins(setting: string, value: string | undefined, problems: string[]): string[] {
   if (!value) return [];
   const origins: string[] = [];
   for (const raw of value
@@ -376,17 +440,15 @@ function parseAllowedOrigins(value: string | undefined, problems: string[]): str
     try {
       url = new URL(raw);
     } catch {
-      problems.push(`ALLOWED_UPSTREAM_HOSTS: '${raw}' is not an origin (scheme://host[:port])`);
+      problems.push(`${setting}: '${raw}' is not an origin (scheme://host[:port])`);
       continue;
     }
     if (url.origin === 'null' || raw.replace(/\/$/, '').toLowerCase() !== url.origin.toLowerCase()) {
-      problems.push(
-        `ALLOWED_UPSTREAM_HOSTS: '${raw}' must be an exact origin with no path, query or user info`,
-      );
+      problems.push(`${setting}: '${raw}' must be an exact origin with no path, query or user info`);
     } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-      problems.push(`ALLOWED_UPSTREAM_HOSTS: '${raw}' uses plain http; only loopback origins may`);
+      problems.push(`${setting}: '${raw}' uses plain http; only loopback origins may`);
     } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      problems.push(`ALLOWED_UPSTREAM_HOSTS: '${raw}' must be http(s)`);
+      problems.push(`${setting}: '${raw}' must be http(s)`);
     } else {
       origins.push(url.origin);
     }

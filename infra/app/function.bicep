@@ -38,6 +38,9 @@ param instanceMemoryMB int = 2048
 // App settings of the code; main.bicep holds their defaults (the code's defaults).
 param pollSchedule string
 param allowedUpstreamHosts string
+param webhookSigningSecretName string
+param allowedWebhookOrigins string
+param eventGridTopicEndpoint string
 param upstreamRateLimits string
 param secretCacheTtlSeconds int
 param upstreamTimeoutSeconds int
@@ -158,6 +161,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     CYCLE_DEADLINE_SECONDS: string(cycleDeadlineSeconds)
     CYCLE_MAX_JOBS: string(cycleMaxJobs)
     IDLE_INTERVAL_SECONDS: string(idleIntervalSeconds)
+    // Notifications (docs/spec.md §12).
+    WEBHOOK_SIGNING_SECRET_NAME: webhookSigningSecretName
+    ALLOWED_WEBHOOK_ORIGINS: allowedWebhookOrigins
+    EVENT_GRID_TOPIC_ENDPOINT: eventGridTopicEndpoint
   }
 }
 

@@ -250,3 +250,50 @@ describe('metric export settings', () => {
     expect(problems[0]).toMatch(message);
   });
 });
+
+describe('notification settings', () => {
+  it('derives signing secrets from webhook-signing and allows no extra origin or Event Grid by default', () => {
+    // Act
+    const config = loadConfig(minimal);
+
+    // Assess
+    expect(config.notifications).toEqual({ signingSecretName: 'webhook-signing', allowedWebhookOrigins: [] });
+  });
+
+  it('reads the secret name, loopback webhook origins and the Event Grid topic', () => {
+    // Act
+    const config = loadConfig({
+      ...minimal,
+      WEBHOOK_SIGNING_SECRET_NAME: 'hooks-key',
+      ALLOWED_WEBHOOK_ORIGINS: 'http://127.0.0.1:9000, https://hooks.contoso.com',
+      EVENT_GRID_TOPIC_ENDPOINT: 'https://topic.westeurope-1.eventgrid.azure.net/api/events',
+    });
+
+    // Assess
+    expect(config.notifications).toEqual({
+      signingSecretName: 'hooks-key',
+      allowedWebhookOrigins: ['http://127.0.0.1:9000', 'https://hooks.contoso.com'],
+      eventGridTopicEndpoint: 'https://topic.westeurope-1.eventgrid.azure.net/api/events',
+    });
+  });
+
+  it('lists a bad secret name, a plain-http public origin and a plain-http topic together', () => {
+    // Act
+    const problems = problemsOf(() =>
+      loadConfig({
+        ...minimal,
+        WEBHOOK_SIGNING_SECRET_NAME: 'no_underscores',
+        ALLOWED_WEBHOOK_ORIGINS: 'http://hooks.contoso.com',
+        EVENT_GRID_TOPIC_ENDPOINT: 'http://topic.eventgrid.azure.net/api/events',
+      }),
+    );
+
+    // Assess
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/WEBHOOK_SIGNING_SECRET_NAME/);
+    expect(problems.join('\n')).toMatch(
+      /ALLOWED_WEBHOOK_ORIGINS: 'http:\/\/hooks.contoso.com' uses plain http/,
+    );
+    expect(problems.join('\n')).toMatch(/EVENT_GRID_TOPIC_ENDPOINT: must be https/);
+  });
+});
