@@ -1,8 +1,8 @@
 /**
- * Auth posture (docs/spec.md §7): every /api/jobs* and /api/subscriptions* route needs a function key (authLevel 'function'); only health
- * and the OpenAPI document are anonymous, and health shows no job data (see canary.test.ts). Checked on what the
- * Functions host receives: the compiled entry is loaded with plain node and a stand-in for `@azure/functions-core`
- * that records each registration (as test/e2e/registrations.test.ts does).
+ * Auth posture (docs/spec.md §7): every /api/jobs* and /api/subscriptions* route needs a function key (authLevel
+ * 'function'); only health and the OpenAPI document are anonymous, and health shows no job data (see
+ * canary.test.ts). Checked on what the Functions host receives: the compiled entry is loaded with plain node and a
+ * stand-in for `@azure/functions-core` that records each registration (as test/e2e/registrations.test.ts does).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captureRegistrations, triggerOf, VALID_SETTINGS } from '../support/registrations';
