@@ -76,7 +76,8 @@ describe('the subscription walk', () => {
       createdAt: expect.any(String) as string,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) as string,
     });
-    const { secret: _secret, ...withoutSecret } = sub;
+    const withoutSecret: SubscriptionView = { ...sub };
+    delete withoutSecret.secret;
     expect(listed.status).toBe(200);
     expect((listed.body as { value: unknown[] }).value).toContainEqual(withoutSecret);
     expect(read.status).toBe(200);
