@@ -33,6 +33,11 @@ export interface Config {
   pollSchedule: Schedule;
   /** Webhooks and Event Grid (docs/spec.md §12). */
   notifications: NotificationSettings;
+  /**
+   * `DROP_IN_FUNCTION_KEY_SECRET_NAME`: the Key Vault secret whose value `x-functions-key` may carry on the drop-in
+   * routes (docs/spec.md §13); absent: only the upstream's own key header authorizes them.
+   */
+  dropInFunctionKeySecretName?: string;
 }
 
 export interface NotificationSettings {
@@ -92,6 +97,8 @@ export const SETTINGS = {
   WEBHOOK_SIGNING_SECRET_NAME: 'Key Vault secret the webhook signing secrets are derived from',
   ALLOWED_WEBHOOK_ORIGINS: 'extra exact webhook origins',
   EVENT_GRID_TOPIC_ENDPOINT: 'Event Grid topic to publish CloudEvents to (none: no Event Grid)',
+  DROP_IN_FUNCTION_KEY_SECRET_NAME:
+    'Key Vault secret whose value x-functions-key may carry on the drop-in routes (none: upstream keys only)',
 } as const;
 
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
@@ -147,6 +154,7 @@ const schema = z.object({
   WEBHOOK_SIGNING_SECRET_NAME: optionalText.transform((v) => v ?? DEFAULT_WEBHOOK_SIGNING_SECRET_NAME),
   ALLOWED_WEBHOOK_ORIGINS: optionalText,
   EVENT_GRID_TOPIC_ENDPOINT: optionalText,
+  DROP_IN_FUNCTION_KEY_SECRET_NAME: optionalText,
 });
 
 /** The settings that name the status tables' storage: any one of them is enough. */
@@ -195,6 +203,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const notifications = parseNotifications(s, problems);
   const rateLimits = parseRateLimits(s.UPSTREAM_RATE_LIMITS, problems);
   const telemetry = parseTelemetry(s, problems);
+  const dropInFunctionKeySecretName = s.DROP_IN_FUNCTION_KEY_SECRET_NAME;
+  if (dropInFunctionKeySecretName !== undefined && !SECRET_NAME_PATTERN.test(dropInFunctionKeySecretName)) {
+    problems.push(
+      'DROP_IN_FUNCTION_KEY_SECRET_NAME: must be a Key Vault secret name (1-127 of a-z A-Z 0-9 -)',
+    );
+  }
   if (s.UPSTREAM_TIMEOUT_SECONDS >= s.CYCLE_DEADLINE_SECONDS) {
     problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
   }
@@ -220,6 +234,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(telemetry ? { telemetry } : {}),
     pollSchedule,
     notifications,
+    ...(dropInFunctionKeySecretName ? { dropInFunctionKeySecretName } : {}),
   };
 }
 
