@@ -5,19 +5,13 @@
  * resource is registered and polled once; writes are refused in the upstream's shape.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_UNAUTHORIZED } from '../../dev/simulator/gateway';
 import { listAdapters } from '../../shared/upstream/registry';
 import type { JobAdapter } from '../../shared/upstream/types';
 import { requestFrom } from '../support/requestFrom';
 import { CANARY_KEY, startTestStack, type TestStack } from '../support/testStack';
 
 const MINUTE = 60_000;
-const GATEWAY_401 = {
-  error: {
-    code: '401',
-    message:
-      'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
-  },
-};
 const GATEWAY_404 = { error: { code: '404', message: 'Resource not found' } };
 
 let t: TestStack;
@@ -90,6 +84,28 @@ describe.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))
       expect(t.sims.main!.calls.length).toBe(callsBefore);
     });
 
+    it('keeps answering the last good body while the upstream answers 500', async () => {
+      // Prepare
+      const identity = addRunning('main', adapter, `fault-${adapter.kind}`);
+      const id = await t.register('main', { kind: adapter.kind, ...identity });
+      await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' });
+      const url = dropInUrl('main', adapter, identity, adapter.defaultApiVersion);
+      const headers = { [adapter.keyHeader]: CANARY_KEY };
+      const before = await (await fetch(url, { headers })).text();
+      const { serverError } = t.sims.main!.errorsOf(adapter.kind);
+      t.sims.main!.injectFault({ match: { kind: adapter.kind }, response: serverError });
+
+      // Act
+      await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' });
+      const status = (await t.call(`/api/jobs/${id}/status`)).body as { lastError: { code: string } | null };
+      const after = await fetch(url, { headers });
+
+      // Assess
+      expect(status.lastError?.code).toBe('UpstreamUnavailable');
+      expect(after.status).toBe(200);
+      expect(await after.text()).toBe(before);
+    });
+
     it('answers HEAD with the headers only, and 304 to a matching If-None-Match', async () => {
       // Prepare
       const identity = addRunning('main', adapter, `head-${adapter.kind}`);
@@ -127,7 +143,7 @@ describe.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))
       // Assess
       expect([wrong.status, otherHeader.status, missing.status]).toEqual([401, 401, 401]);
       for (const response of [wrong, otherHeader, missing]) {
-        expect(JSON.parse(response.text)).toEqual(GATEWAY_401);
+        expect(JSON.parse(response.text)).toEqual(GATEWAY_UNAUTHORIZED);
       }
     });
 
