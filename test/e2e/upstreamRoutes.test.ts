@@ -17,7 +17,7 @@ const GATEWAY_404 = { error: { code: '404', message: 'Resource not found' } };
 let t: TestStack;
 
 beforeAll(async () => {
-  t = await startTestStack({ simulators: { main: {}, other: {} } });
+  t = await startTestStack({ simulators: { main: {}, other: {}, busy: { budget: '1/min' } } });
 }, 60_000);
 
 afterAll(async () => {
@@ -210,6 +210,44 @@ describe.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))
     });
   },
 );
+
+describe('drop-in reads through the budget', () => {
+  const face = listAdapters()[0]!;
+  const headers = { [face.keyHeader]: CANARY_KEY };
+
+  it('polls a registered job that was never polled once, on its first read', async () => {
+    // Prepare
+    const identity = addRunning('main', face, 'never-polled');
+    await t.register('main', { kind: face.kind, ...identity });
+    const callsBefore = t.sims.main!.calls.length;
+
+    // Act
+    const response = await fetch(dropInUrl('main', face, identity, face.defaultApiVersion), { headers });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(t.sims.main!.calls.length - callsBefore).toBe(1);
+  });
+
+  it('answers 429 with Retry-After for a job met on the fly when the budget has no slot within 5 s', async () => {
+    // Prepare: the resource's one call a minute is spent
+    const known = addRunning('busy', face, 'busy-known');
+    const id = await t.register('busy', { kind: face.kind, ...known });
+    expect((await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' })).status).toBe(200);
+    const identity = addRunning('busy', face, 'busy-new');
+    const callsBefore = t.sims.busy!.calls.length;
+
+    // Act
+    const response = await fetch(dropInUrl('busy', face, identity, face.defaultApiVersion), { headers });
+
+    // Assess
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(5);
+    expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(61);
+    expect(await response.json()).toMatchObject({ error: { code: '429' } });
+    expect(t.sims.busy!.calls.length).toBe(callsBefore);
+  });
+});
 
 describe('drop-in reads of what is not there', () => {
   it('answers 404 in the upstream shape for a resource with no registered job, without an upstream call', async () => {
