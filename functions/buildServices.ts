@@ -11,6 +11,9 @@ import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
 import { StatusWaits } from '../shared/api/statusWaits';
 import { SubscriptionsApi } from '../shared/api/subscriptionsApi';
+import { ResourceDirectory } from '../shared/dropIn/directory';
+import { DropInApi } from '../shared/dropIn/dropInApi';
+import { AttemptLimiter } from '../shared/dropIn/keyGuard';
 import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -37,7 +40,7 @@ import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
+import { getAdapter, listAdapters, listKinds } from '../shared/upstream/registry';
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -60,6 +63,8 @@ export interface Services {
   deliveryLog: DeliveryLog & Partial<InitializableStore>;
   signingSecrets: SigningSecrets;
   subscriptions: SubscriptionsApi;
+  /** Drop-in upstream-shaped reads (docs/spec.md §13). */
+  dropIn: DropInApi;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -143,6 +148,19 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     listKinds,
     allowedWebhookOrigins: config.notifications.allowedWebhookOrigins,
   });
+  const dropIn = new DropInApi({
+    store,
+    poller,
+    keys,
+    clock,
+    adapters: listAdapters(),
+    allowedUpstreamOrigins: config.allowedUpstreamOrigins,
+    directory: new ResourceDirectory(store, clock),
+    attempts: new AttemptLimiter(clock),
+    ...(config.dropInFunctionKeySecretName
+      ? { functionKeySecretName: config.dropInFunctionKeySecretName }
+      : {}),
+  });
   return {
     config,
     store,
@@ -156,6 +174,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     deliveryLog,
     signingSecrets,
     subscriptions,
+    dropIn,
   };
 }
 

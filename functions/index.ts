@@ -19,6 +19,7 @@ import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
 import { rotateSubscriptionSecret } from './rotateSubscriptionSecret';
+import { upstreamRead } from './upstreamRead';
 import type { FunctionDefinition } from './registry';
 import { getConfig } from './services';
 
@@ -43,4 +44,5 @@ export const functionTable: readonly FunctionDefinition[] = [
   deleteSubscription,
   rotateSubscriptionSecret,
   listSubscriptionDeliveries,
+  upstreamRead,
 ];
