@@ -177,6 +177,7 @@ async function pollResource(
       until: (slot) => (slot <= lastCallAt ? deadline : slot + handOffGraceMs),
     },
   });
+  ctx.stateSeen(reservation.state);
   report.claimedElsewhere += reservation.heldElsewhere;
   if ('reason' in reservation && reservation.reason === 'paused') {
     report.skippedPaused += handles.length - reservation.heldElsewhere;
@@ -186,7 +187,12 @@ async function pollResource(
   const byId = new Map(handles.map((h) => [h.job.id, h]));
   const inWindow = reservation.claimed.filter((c) => c.slot <= lastCallAt);
   const later = reservation.claimed.filter((c) => c.slot > lastCallAt);
-  const handingOff = handOff(ctx, resource, later, signal).then(
+  const handingOff = handOff(
+    ctx,
+    resource,
+    later.map((c) => ({ ...c, handle: byId.get(c.jobId)! })),
+    signal,
+  ).then(
     ({ sent, failed }) => {
       report.handedOff += sent;
       report.deferred += failed;

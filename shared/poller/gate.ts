@@ -3,9 +3,11 @@ import type { JobStore, ResourceState } from '../store/types';
 
 /**
  * Before a call, a resource's pause state is read again when the copy in hand is older than this: another cycle
- * or host may have met a 429 since (at most one read per resource per second of calls).
+ * or host may have met a 429 since (at most one read per resource per second of calls)...
  */
 const PAUSE_RECHECK_MS = 1_000;
+/** ...and at most one per this many calls' spacing of the budget. */
+const PAUSE_RECHECK_CALLS = 40;
 
 /**
  * What one cycle (or refresh) knows of a resource's pause: its own 429s at once, other writers' through the
@@ -32,8 +34,9 @@ export class ResourceGate {
     this.pausedUntil = pausedUntilOf(state);
     // Without a state in hand, the row is read before the first call.
     this.readAt = state ? clock.now().getTime() : Number.NEGATIVE_INFINITY;
-    // A row read per call would cost a Table transaction per call on a fast budget: every 20 calls at most.
-    this.recheckMs = Math.max(PAUSE_RECHECK_MS, 20 * spacingMs);
+    // A row read per call would cost a Table transaction per call on a fast budget: every 40 calls at most. A
+    // pause met elsewhere reaches this gate by then, or by this gate's own first 429, whichever comes first.
+    this.recheckMs = Math.max(PAUSE_RECHECK_MS, PAUSE_RECHECK_CALLS * spacingMs);
   }
 
   /**
@@ -45,6 +48,12 @@ export class ResourceGate {
     const start = Math.max(now, this.nextStartAt);
     this.nextStartAt = start + this.spacingMs;
     await this.clock.sleep(start - now, signal);
+  }
+
+  /** The resource row as read or written just now by another holder of this process (a reservation): no read needed. */
+  observe(state: ResourceState): void {
+    this.pausedUntil = Math.max(this.pausedUntil, pausedUntilOf(state));
+    this.readAt = Math.max(this.readAt, this.clock.now().getTime());
   }
 
   pause(until: Date): void {

@@ -140,7 +140,8 @@ describe('the polls queue unreachable', () => {
 
 describe('a poll message that fails five times', () => {
   it('goes to the poison list, and its job is polled again within two cycles', async () => {
-    // Prepare: the worker cannot read one job (its store fails for it).
+    // Prepare: the worker cannot read one job (its store fails for it); the messages carry no copy of the job (as
+    // when it would make a message too large), so the worker reads it.
     const queue = new MemoryPollQueue(h.clock);
     const poller = h.newPoller({ pollQueue: queue });
     const unreadable = new Set<string>();
@@ -155,7 +156,9 @@ describe('a poll message that fails five times', () => {
       },
     });
     const worker = h.newPoller({ pollQueue: queue, store: failing });
-    queue.listen((message, options) => worker.pollQueued(message, options));
+    queue.listen((message, options) =>
+      worker.pollQueued({ ...(message as object), job: undefined }, options),
+    );
 
     // Act
     const first = await poller.runCycle();
