@@ -55,9 +55,14 @@ export async function pollQueued(
     logger.info('polls message ignored: its claim expired', context);
     return 'claimGone';
   }
-  // The job as the cycle read it (no read here); its write is conditional on the due row, so a copy that is no
-  // longer current only loses the race. A message without it (too large) reads the job.
-  const handle = snapshotOf(parsed, logger, context) ?? (await store.getForPoll(parsed.jobId, options));
+  // On its first delivery, the job as the cycle read it (no read here): while the claim holds, only this message
+  // polls the job. A message delivered again (its first delivery may have polled the job already), or one without
+  // the job (too large to carry it), reads the job: once it was polled, its due time has moved and the message
+  // does nothing.
+  const firstDelivery = (options.dequeueCount ?? 1) <= 1;
+  const handle =
+    (firstDelivery ? snapshotOf(parsed, logger, context) : undefined) ??
+    (await store.getForPoll(parsed.jobId, options));
   const due = handle?.job.state.nextCheckAt ? Date.parse(handle.job.state.nextCheckAt) : NaN;
   if (!handle || handle.job.id !== parsed.jobId || due !== claim.due) {
     logger.info('polls message ignored: the job was polled, rescheduled or deleted', context);

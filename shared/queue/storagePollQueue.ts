@@ -17,7 +17,7 @@ export const MESSAGE_TTL_AFTER_SLOT_SECONDS = 24 * 3600;
 /**
  * Retries inside one send: few and short, so an unreachable queue surfaces while the cycle still has time to poll
  * the job itself (the SDK's defaults wait minutes). Every try is cut at 10 s. `StoragePollQueue` makes the tries
- * itself (the client makes one), so it knows whether any of them may have stored the message.
+ * itself (the client makes one), so it knows whether a try may have stored the message; such a try is not repeated.
  */
 export const POLL_QUEUE_RETRY_OPTIONS = {
   maxTries: 3,
@@ -116,7 +116,8 @@ export class StoragePollQueue implements PollQueue {
         return;
       } catch (error) {
         maybeStored ||= sent && mayHaveStored(error);
-        if (attempt >= maxTries || !isRetriable(error) || options.abortSignal?.aborted)
+        // A try that may have stored the message is not repeated: a second copy could be polled on its own.
+        if (attempt >= maxTries || maybeStored || !isRetriable(error) || options.abortSignal?.aborted)
           throw this.unavailable('did not take the message', error, maybeStored);
       }
       const delay = Math.min(maxRetryDelayInMs, retryDelayInMs * 2 ** (attempt - 1));
@@ -165,11 +166,12 @@ export class StoragePollQueue implements PollQueue {
 
 /**
  * Whether a send that failed after its request went out may have stored the message: it may unless the service
- * answered with a refusal (4xx but 408) or the connection was never made (refused, unknown host).
+ * answered with a refusal (4xx but 408, or 503 Server Busy: throttled before it was processed) or the connection
+ * was never made (refused, unknown host).
  */
 function mayHaveStored(error: unknown): boolean {
   const status = error instanceof RestError ? error.statusCode : undefined;
-  if (status !== undefined) return !(status >= 400 && status < 500 && status !== 408);
+  if (status !== undefined) return !((status >= 400 && status < 500 && status !== 408) || status === 503);
   const code = (error as { code?: unknown } | undefined)?.code;
   return !(typeof code === 'string' && NOT_SENT_CODES.has(code));
 }
