@@ -77,7 +77,7 @@ export async function runCycle(
       // Without the list, each resource's row is read when its slots are reserved.
       store.listResourceStates({ abortSignal: signal }).catch((e: unknown) => {
         if (!signal.aborted) logger.warn('resource states not listed', { error: describeError(e) });
-        return new Map<string, ResourceState>();
+        return undefined;
       }),
     ]);
     const due = listed.filter((handle) => isDueAt(handle.job, started));
@@ -95,7 +95,8 @@ export async function runCycle(
           ctx,
           resource,
           handles,
-          resources.get(resource),
+          // A resource the list does not hold has no row yet: its first reservation creates it.
+          resources ? (resources.get(resource) ?? { resource }) : undefined,
           { started, deadline, lastCallAt },
           signal,
           report,
