@@ -10,9 +10,17 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
 import { StatusWaits } from '../shared/api/statusWaits';
+import { SubscriptionsApi } from '../shared/api/subscriptionsApi';
 import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
+import { DerivedSigningSecrets } from '../shared/notifications/signingSecrets';
+import type {
+  DeliveryLog,
+  InitializableStore,
+  SigningSecrets,
+  SubscriptionStore,
+} from '../shared/notifications/types';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
 import { createPollQueueClient, StoragePollQueue } from '../shared/queue/storagePollQueue';
 import type { PollQueue } from '../shared/queue/types';
@@ -22,6 +30,8 @@ import {
   TableJobStore,
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
+import { TableDeliveryLog } from '../shared/store/tableDeliveryLog';
+import { TableSubscriptionStore } from '../shared/store/tableSubscriptionStore';
 import type { JobStore, PollHandle } from '../shared/store/types';
 import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
@@ -45,6 +55,11 @@ export interface Services {
   flushMetrics: (logger: Logger) => Promise<void>;
   /** The long-poll waiters of this process, woken by the poller through an in-process notifier. */
   statusWaits: StatusWaits<PollHandle>;
+  /** Webhook subscriptions (docs/spec.md §12): the store, the delivery log, the derived signing secrets, the routes. */
+  subscriptionStore: SubscriptionStore & Partial<InitializableStore>;
+  deliveryLog: DeliveryLog & Partial<InitializableStore>;
+  signingSecrets: SigningSecrets;
+  subscriptions: SubscriptionsApi;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -53,7 +68,7 @@ export interface ServiceOverrides {
   tableClient?: TableClientFactory;
   /** The whole store (e.g. one wrapped to be tracked on a virtual clock); wins over `tableClient`. */
   store?: JobStore;
-  /** Subscription keys instead of the Key Vault the settings name. */
+  /** Subscription keys (and the webhook signing root secret) instead of the Key Vault the settings name. */
   keys?: KeyProvider;
   /** The polls queue instead of the Storage queue the settings name. */
   pollQueue?: PollQueue;
@@ -74,9 +89,8 @@ export interface ServiceOverrides {
 /** Builds the services from the settings; no I/O (the store's tables are created by `store.initialize()`). */
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
-  const store =
-    overrides.store ??
-    new TableJobStore({ tableClient: overrides.tableClient ?? tableClientFactoryFor(config) });
+  const tables = overrides.tableClient ?? tableClientFactoryFor(config);
+  const store = overrides.store ?? new TableJobStore({ tableClient: tables });
   const keys = overrides.keys ?? keyClientFor(config, clock);
   const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
   const telemetry = createTelemetry(overrides.metrics?.meter);
@@ -119,7 +133,34 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
         });
       }
     : (): Promise<void> => DONE;
-  return { config, store, keys, poller, api, pollQueue, flushMetrics, statusWaits };
+  const subscriptionStore = new TableSubscriptionStore({ tableClient: tables });
+  const deliveryLog = new TableDeliveryLog({ tableClient: tables, clock });
+  const signingSecrets = new DerivedSigningSecrets({
+    keys,
+    secretName: config.notifications.signingSecretName,
+  });
+  const subscriptions = new SubscriptionsApi({
+    store: subscriptionStore,
+    deliveries: deliveryLog,
+    secrets: signingSecrets,
+    clock,
+    listKinds,
+    allowedWebhookOrigins: config.notifications.allowedWebhookOrigins,
+  });
+  return {
+    config,
+    store,
+    keys,
+    poller,
+    api,
+    pollQueue,
+    flushMetrics,
+    statusWaits,
+    subscriptionStore,
+    deliveryLog,
+    signingSecrets,
+    subscriptions,
+  };
 }
 
 const DONE = Promise.resolve();
