@@ -177,12 +177,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         params,
         ...(body.length > 0 ? { body: { string: body.toString('utf8') } } : {}),
       });
-      // A client that goes away aborts the request's signal (a long-poll stops waiting).
-      const gone = new AbortController();
-      res.once('close', () => {
-        if (!res.writableEnded) gone.abort(new Error('The client closed the connection.'));
-      });
-      setRequestAbortSignal(request, gone.signal);
+      // A client that goes away aborts the request's signal (a long-poll stops waiting); built only when asked.
+      setRequestAbortSignal(request, onceClientGone(res));
       const response = await definition.handler(request, context(definition.name));
       return send(res, response, method === 'HEAD');
     }
@@ -298,6 +294,25 @@ function compileRoute(route: string): (path: string) => Record<string, string> |
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A maker of the signal that fires when the client closes the connection before the answer is written: the
+ * AbortController and its listener exist only once a handler asks (one per request at most).
+ */
+function onceClientGone(res: http.ServerResponse): () => AbortSignal {
+  let signal: AbortSignal | undefined;
+  return () => {
+    if (signal) return signal;
+    const reason = (): Error => new Error('The client closed the connection.');
+    // Gone already (the handler asked after an await): abort at once, as the listener would have.
+    if (res.destroyed && !res.writableEnded) return (signal = AbortSignal.abort(reason()));
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableEnded) gone.abort(reason());
+    });
+    return (signal = gone.signal);
+  };
+}
 
 /** Whether the request announces a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
 function hasBody(req: http.IncomingMessage): boolean {

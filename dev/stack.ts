@@ -59,6 +59,8 @@ export interface LocalStackOptions {
   /** A fixed subscription key instead of a random one. */
   upstreamKey?: string;
   onLog?: (entry: HostLogEntry) => void;
+  /** `false`: the host runs no queue-triggered function (a process that only serves HTTP, as in benchmark 1). */
+  queueTriggers?: false;
 }
 
 /**
@@ -120,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       appSettings: env,
       runTimers: options.runTimers ?? false,
       ...(options.onLog ? { onLog: options.onLog } : {}),
+      ...(options.queueTriggers === false ? { queueTriggers: false as const } : {}),
     });
     started.push(host);
     stack.settings = { ...env };
