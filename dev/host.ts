@@ -163,6 +163,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
+      // As the Azure front end does: the caller's address appended to X-Forwarded-For (drop-in attempt limits).
+      const remote = req.socket.remoteAddress;
+      if (remote !== undefined) {
+        const forwarded = headers['x-forwarded-for'];
+        headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${remote}` : remote;
+      }
       const request = new HttpRequest({
         method,
         url: url.toString(),
@@ -259,8 +265,17 @@ function compileRoute(route: string): (path: string) => Record<string, string> |
     const param = /^\{(\w+)\}$/.exec(r);
     return param ? { param: param[1]! } : { literal: r.toLowerCase() };
   });
+  // A last `{*name}` takes the rest of the path (at least one character), as the Functions host routes it.
+  const rest = /^\{\*(\w+)\}$/.exec(route.split('/').pop() ?? '')?.[1];
+  if (rest !== undefined) parts.pop();
   return (path) => {
-    const pathParts = path.split('/');
+    let pathParts = path.split('/');
+    let tail: string | undefined;
+    if (rest !== undefined) {
+      tail = pathParts.slice(parts.length).join('/');
+      if (tail === '') return undefined;
+      pathParts = pathParts.slice(0, parts.length);
+    }
     if (parts.length !== pathParts.length) return undefined;
     const params: Record<string, string> = {};
     for (let i = 0; i < parts.length; i++) {
@@ -277,6 +292,7 @@ function compileRoute(route: string): (path: string) => Record<string, string> |
         return undefined;
       }
     }
+    if (rest !== undefined && tail !== undefined) params[rest] = tail;
     return params;
   };
 }

@@ -10,6 +10,9 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
 import { StatusWaits } from '../shared/api/statusWaits';
+import { ResourceDirectory } from '../shared/dropIn/directory';
+import { DropInApi } from '../shared/dropIn/dropInApi';
+import { AttemptLimiter } from '../shared/dropIn/keyGuard';
 import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -27,7 +30,7 @@ import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
+import { getAdapter, listAdapters, listKinds } from '../shared/upstream/registry';
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -45,6 +48,8 @@ export interface Services {
   flushMetrics: (logger: Logger) => Promise<void>;
   /** The long-poll waiters of this process, woken by the poller through an in-process notifier. */
   statusWaits: StatusWaits<PollHandle>;
+  /** Drop-in upstream-shaped reads (docs/spec.md §13). */
+  dropIn: DropInApi;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -115,7 +120,17 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
     });
   };
-  return { config, store, keys, poller, api, pollQueue, flushMetrics, statusWaits };
+  const dropIn = new DropInApi({
+    store,
+    poller,
+    keys,
+    clock,
+    adapters: listAdapters(),
+    allowedUpstreamOrigins: config.allowedUpstreamOrigins,
+    directory: new ResourceDirectory(store, clock),
+    attempts: new AttemptLimiter(clock),
+  });
+  return { config, store, keys, poller, api, pollQueue, flushMetrics, statusWaits, dropIn };
 }
 
 function tableClientFactoryFor(config: Config): TableClientFactory {

@@ -13,6 +13,7 @@ import { pollJob } from './pollJob';
 import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
+import { upstreamRead } from './upstreamRead';
 import type { FunctionDefinition } from './registry';
 import { getConfig } from './services';
 
@@ -31,4 +32,5 @@ export const functionTable: readonly FunctionDefinition[] = [
   openApi,
   pollJobs,
   pollJob,
+  upstreamRead,
 ];

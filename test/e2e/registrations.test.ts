@@ -34,9 +34,15 @@ describe('registrations the Functions host sees', () => {
         { name: 'deleteJob', route: 'jobs/{id}', methods: ['DELETE'], authLevel: 'function' },
         { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
         { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+        {
+          name: 'upstreamRead',
+          route: 'upstream/{resource}/{*path}',
+          methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+          authLevel: 'anonymous',
+        },
       ]),
     );
-    expect(http).toHaveLength(9);
+    expect(http).toHaveLength(10);
     for (const route of http.filter((r) => r.route?.startsWith('jobs')))
       expect(route.authLevel).toBe('function');
   });
@@ -70,7 +76,9 @@ describe('registrations the Functions host sees', () => {
     // Assess
     const registered = registrations
       .filter((r) => triggerOf(r).type === 'httpTrigger')
-      .flatMap((r) => (triggerOf(r).methods ?? []).map((m) => `${m} ${triggerOf(r).route ?? ''}`));
+      .flatMap((r) => (triggerOf(r).methods ?? []).map((m) => `${m} ${triggerOf(r).route ?? ''}`))
+      // A catch-all `{*path}` is the path parameter `{path}` in OpenAPI.
+      .map((route) => route.replace('{*', '{'));
     expect(registered.sort()).toEqual(documented.sort());
   });
 

@@ -1,6 +1,6 @@
 /**
- * Auth posture (docs/spec.md §7): every /api/jobs* route needs a function key (authLevel 'function'); only health
- * and the OpenAPI document are anonymous, and health shows no job data (see canary.test.ts). Checked on what the
+ * Auth posture (docs/spec.md §7): every /api/jobs* route needs a function key (authLevel 'function'); only health,
+ * the OpenAPI document and the drop-in reads (§13: the upstream's key, checked in code) are anonymous, and health shows no job data (see canary.test.ts). Checked on what the
  * Functions host receives: the compiled entry is loaded with plain node and a stand-in for `@azure/functions-core`
  * that records each registration (as test/e2e/registrations.test.ts does).
  */
@@ -39,16 +39,17 @@ describe('the authorization level of every HTTP route the host receives', () => 
     routes = capturedHttpRoutes();
   });
 
-  it('registers the nine API routes, all under jobs, health or openapi.json', () => {
+  it('registers the ten API routes, all under jobs, health, openapi.json or upstream', () => {
     // Assess
-    expect(routes).toHaveLength(9);
+    expect(routes).toHaveLength(10);
     expect(
       routes.every(
         (r) =>
           r.route === 'health' ||
           r.route === 'openapi.json' ||
           r.route === 'jobs' ||
-          r.route.startsWith('jobs/'),
+          r.route.startsWith('jobs/') ||
+          r.route.startsWith('upstream/'),
       ),
     ).toBe(true);
   });
@@ -72,14 +73,21 @@ describe('the authorization level of every HTTP route the host receives', () => 
     expect(jobs.filter((r) => r.authLevel !== 'function').map((r) => r.name)).toEqual([]);
   });
 
-  it('leaves only health and the OpenAPI document anonymous, and only for GET and HEAD', () => {
+  it('leaves only health, the OpenAPI document and the drop-in reads anonymous to the host', () => {
     // Act
     const anonymous = routes.filter((r) => r.authLevel === 'anonymous');
 
-    // Assess
+    // Assess: the drop-in reads check the upstream's own key in code (upstreamRoutes.test.ts); any other method
+    // than GET and HEAD is answered 405 there.
     expect(anonymous).toEqual([
       { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
       { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+      {
+        name: 'upstreamRead',
+        route: 'upstream/{resource}/{*path}',
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        authLevel: 'anonymous',
+      },
     ]);
   });
 });
