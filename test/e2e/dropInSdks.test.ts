@@ -42,14 +42,29 @@ function faceRestClient(target: ClientTarget): ReturnType<typeof createFaceClien
   );
 }
 
+/*
+ * The Track 1 clients (`@azure/ms-rest-js`: Face 5, Custom Vision training 5.2) template their base URI as
+ * `{Endpoint}/face/v1.0` and substitute the endpoint into the URL's host: a path in the endpoint (the drop-in's
+ * `/api/upstream/{resource}`) replaces their operation path. The app gives them the whole base URI instead (a subclass
+ * of three lines), the same way against the upstream and the cache.
+ */
+
+/** Face v1.0 with its base URI spelled out. */
+class FaceV10Client extends FaceClient {
+  constructor(credentials: ApiKeyCredentials, endpoint: string) {
+    super(credentials, endpoint);
+    this.baseUri = `${endpoint}/face/v1.0`;
+  }
+}
+
 /**
- * The only published JS Custom Vision training client (5.2.0) speaks v3.4-preview, and docs/spec.md §2 serves v3.3:
- * the app pins the version the same way against the upstream or the cache.
+ * Custom Vision training with its base URI spelled out. The only published JS training client (5.2.0) speaks
+ * v3.4-preview, and docs/spec.md §2 serves v3.3: the app pins v3.3 here too.
  */
 class TrainingApiV33Client extends TrainingAPIClient {
-  constructor(...args: ConstructorParameters<typeof TrainingAPIClient>) {
-    super(...args);
-    this.baseUri = '{Endpoint}/customvision/v3.3/training';
+  constructor(credentials: ApiKeyCredentials, endpoint: string) {
+    super(credentials, endpoint);
+    this.baseUri = `${endpoint}/customvision/v3.3/training`;
   }
 }
 
@@ -110,7 +125,7 @@ describe.each(CLIENT_TARGETS)('real clients pointed at the %s', (target) => {
     const group = addRun(t, 'face', 'face.personGroup', `v10-group-${target}`);
     await prepareFor(t, target, 'face', 'face.personGroup', group);
     const credentials = new ApiKeyCredentials({ inHeader: { 'Ocp-Apim-Subscription-Key': CANARY_KEY } });
-    const client = new FaceClient(credentials, endpointFor(t, 'face', target));
+    const client = new FaceV10Client(credentials, endpointFor(t, 'face', target));
 
     // Act
     const { result, upstreamCalls } = await upstreamCallsDuring(t, 'face', () =>

@@ -8,7 +8,7 @@ import type { TestStack } from './testStack';
  */
 export type ClientTarget = 'upstream' | 'drop-in';
 
-export const CLIENT_TARGETS: readonly ClientTarget[] = ['upstream'];
+export const CLIENT_TARGETS: readonly ClientTarget[] = ['upstream', 'drop-in'];
 
 /** The endpoint a client is given for `target`: the simulator's origin, or `/api/upstream/{host:port}` on the cache. */
 export function endpointFor(t: TestStack, sim: string, target: ClientTarget): string {
