@@ -129,6 +129,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
     directory: new ResourceDirectory(store, clock),
     attempts: new AttemptLimiter(clock),
+    ...(config.dropInFunctionKeySecretName
+      ? { functionKeySecretName: config.dropInFunctionKeySecretName }
+      : {}),
   });
   return { config, store, keys, poller, api, pollQueue, flushMetrics, statusWaits, dropIn };
 }

@@ -41,6 +41,7 @@ param allowedUpstreamHosts string
 param webhookSigningSecretName string
 param allowedWebhookOrigins string
 param eventGridTopicEndpoint string
+param dropInFunctionKeySecretName string
 param upstreamRateLimits string
 param secretCacheTtlSeconds int
 param upstreamTimeoutSeconds int
@@ -165,6 +166,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     WEBHOOK_SIGNING_SECRET_NAME: webhookSigningSecretName
     ALLOWED_WEBHOOK_ORIGINS: allowedWebhookOrigins
     EVENT_GRID_TOPIC_ENDPOINT: eventGridTopicEndpoint
+    // Drop-in reads (docs/spec.md §13).
+    DROP_IN_FUNCTION_KEY_SECRET_NAME: dropInFunctionKeySecretName
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * An HTTP request from a chosen loopback source address (127.0.0.2, 127.0.0.3, ...; Linux routes all of 127/8 to
- * loopback): the local host appends the socket's address to X-Forwarded-For as the Azure front end does, so tests
+ * loopback), with the path sent as written: the local host appends the socket's address to X-Forwarded-For as the Azure front end does, so tests
  * of per-client limits can act as distinct clients.
  */
 import http from 'node:http';
@@ -17,12 +17,13 @@ export function requestFrom(
   init: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<PlainResponse> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
+    // The path is sent exactly as written (fetch would normalize `%2e%2e` and friends first).
+    const [, origin = '', path = '/'] = /^(https?:\/\/[^/]+)(.*)$/.exec(url) ?? [];
     const request = http.request(
       {
         host: '127.0.0.1',
-        port: target.port,
-        path: `${target.pathname}${target.search}`,
+        port: new URL(origin).port,
+        path,
         method: init.method ?? 'GET',
         headers: init.headers ?? {},
         localAddress,
