@@ -185,12 +185,15 @@ function emptyWorld(): World {
 async function directWorld(sim: UpstreamSimulator, trainMs: number): Promise<World> {
   const world = emptyWorld();
   const client = faceClient(sim.origin);
+  // Every training is requested before any app polls (the pollers would take the resource's whole rate).
+  const trainings: { trained: Awaited<ReturnType<typeof train>>; endsAt: number }[] = [];
+  for (const id of addGroups(sim, 'direct', trainMs)) {
+    trainings.push({ trained: await train(client, id), endsAt: Date.now() + trainMs });
+  }
   await Promise.all(
-    addGroups(sim, 'direct', trainMs).map(async (id) => {
-      const trained = await train(client, id);
-      const endsAt = Date.now() + trainMs;
+    trainings.map(({ trained, endsAt }) =>
       // An app whose poller gave up on a 429 (after the pipeline's own retries) starts polling again.
-      await waitAll(world, endsAt, async () => {
+      waitAll(world, endsAt, async () => {
         for (;;) {
           const poller = await getLongRunningPoller(client, trained);
           const result = await poller.pollUntilDone();
@@ -198,8 +201,8 @@ async function directWorld(sim: UpstreamSimulator, trainMs: number): Promise<Wor
             return { succeeded: poller.getOperationState().status === 'succeeded' };
           world.restarts++;
         }
-      });
-    }),
+      }),
+    ),
   );
   const polls = sim.calls.filter((c) => c.method === 'GET');
   world.upstreamCalls = polls.length;
