@@ -131,7 +131,12 @@ export function createFaceTrainingApi<Extension extends object>(
   };
   const notTrained = { error: { code: names.notTrainedCode, message: `${names.label} not trained.` } };
 
-  function answerFor(version: string, rawId: string, nowMs: number): Answer {
+  /** The collection a request names (api version, id as sent), or the 404 the service answers instead. */
+  function lookUp(
+    version: string,
+    rawId: string,
+    nowMs: number,
+  ): { id: string; group: FaceGroupTimeline } | Answer {
     if (!adapter.apiVersions.includes(version)) {
       return json(404, { error: { code: '404', message: 'Resource not found' } });
     }
@@ -143,6 +148,13 @@ export function createFaceTrainingApi<Extension extends object>(
         error: { code: names.notFoundCode, message: `${names.label} '${id}' is not found.` },
       });
     }
+    return { id, group };
+  }
+
+  function answerFor(version: string, rawId: string, nowMs: number): Answer {
+    const found = lookUp(version, rawId, nowMs);
+    if ('type' in found) return found;
+    const { id, group } = found;
     let current: FaceTrainingRun | undefined;
     let lastSuccessMs: number | undefined;
     for (const run of group.trainings) {
@@ -188,17 +200,9 @@ export function createFaceTrainingApi<Extension extends object>(
    * (`GET /face/v1.2/operations/{operationId}`, "Get Operation Result"). A run still queued or training is a 409.
    */
   function train(version: string, rawId: string, origin: string, nowMs: number): Answer {
-    if (!adapter.apiVersions.includes(version)) {
-      return json(404, { error: { code: '404', message: 'Resource not found' } });
-    }
-    const id = decodeSegment(rawId);
-    if (id === undefined || !FACE_ID.test(id)) return json(404, idInvalid);
-    const group = groups.get(id);
-    if (!group || nowMs < group.createdAt.getTime()) {
-      return json(404, {
-        error: { code: names.notFoundCode, message: `${names.label} '${id}' is not found.` },
-      });
-    }
+    const found = lookUp(version, rawId, nowMs);
+    if ('type' in found) return found;
+    const { group } = found;
     const last = group.trainings[group.trainings.length - 1];
     if (last && runEndMs(last) > nowMs) {
       return json(409, {
