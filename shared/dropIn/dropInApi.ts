@@ -1,8 +1,8 @@
 /**
  * Drop-in upstream-shaped reads (docs/spec.md §13): `GET|HEAD /api/upstream/{resource}/{upstream path and query}`
  * answers what the upstream last said for the job the URL names, authorized by the upstream's own key. The cache
- * only: a registered job is never called from here; a job not registered yet, on a resource that has one, is
- * registered and polled once through the budget (the refresh path).
+ * only: a job that has been polled is never called from here; a job not registered yet, on a resource that has
+ * one, is registered and polled once through the budget (the refresh path), and so is a job never polled yet.
  */
 import type { HttpResponseInit } from '@azure/functions';
 import { newJob, jobIdOf } from '../api/registration';
@@ -88,12 +88,15 @@ export class DropInApi {
     }
 
     let served: Job;
-    if (job) {
+    if (job && job.state.checkedAt !== null) {
       served = job;
     } else {
-      const registered = await this.registerOnTheFly(endpoint, resource, target, auth.secretName);
-      if ('response' in registered) return registered.response;
-      served = registered.job;
+      // Not registered yet, or registered and never polled: polled once now, through the budget.
+      const registered = job ?? (await this.registerOnTheFly(endpoint, resource, target, auth.secretName));
+      const polled =
+        registered.state.checkedAt !== null ? { job: registered } : await this.pollOnce(registered.id);
+      if ('response' in polled) return polled.response;
+      served = polled.job;
     }
     return this.answer(served, target.adapter, request.headers.get('if-none-match'));
   }
@@ -152,7 +155,7 @@ export class DropInApi {
     resource: string,
     target: DropInTarget,
     keySecretName: string,
-  ): Promise<{ job: Job } | { response: HttpResponseInit }> {
+  ): Promise<Job> {
     const { adapter } = target;
     const job = newJob(
       {
@@ -169,9 +172,13 @@ export class DropInApi {
     const { job: stored, created } = await this.deps.store.register(job);
     this.deps.directory.add(resource, stored.keySecretName);
     if (created) this.deps.logger?.info('drop-in job registered', { jobId: stored.id, kind: adapter.kind });
-    if (!created && stored.state.checkedAt !== null) return { job: stored };
+    return stored;
+  }
+
+  /** One poll through the resource's budget (the refresh path): a slot within 5 s, or 429. */
+  private async pollOnce(id: string): Promise<{ job: Job } | { response: HttpResponseInit }> {
     try {
-      return { job: await this.deps.poller.pollNow(stored.id) };
+      return { job: await this.deps.poller.pollNow(id) };
     } catch (e) {
       if (e instanceof ResourceBusyError) return { response: tooManyRequests(e.retryAfterSeconds) };
       if (e instanceof JobNotFoundError) return { response: resourceNotFound() };

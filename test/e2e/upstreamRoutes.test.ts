@@ -5,25 +5,19 @@
  * resource is registered and polled once; writes are refused in the upstream's shape.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_UNAUTHORIZED } from '../../dev/simulator/gateway';
 import { listAdapters } from '../../shared/upstream/registry';
 import type { JobAdapter } from '../../shared/upstream/types';
 import { requestFrom } from '../support/requestFrom';
 import { CANARY_KEY, startTestStack, type TestStack } from '../support/testStack';
 
 const MINUTE = 60_000;
-const GATEWAY_401 = {
-  error: {
-    code: '401',
-    message:
-      'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
-  },
-};
 const GATEWAY_404 = { error: { code: '404', message: 'Resource not found' } };
 
 let t: TestStack;
 
 beforeAll(async () => {
-  t = await startTestStack({ simulators: { main: {}, other: {} } });
+  t = await startTestStack({ simulators: { main: {}, other: {}, busy: { budget: '1/min' } } });
 }, 60_000);
 
 afterAll(async () => {
@@ -90,6 +84,28 @@ describe.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))
       expect(t.sims.main!.calls.length).toBe(callsBefore);
     });
 
+    it('keeps answering the last good body while the upstream answers 500', async () => {
+      // Prepare
+      const identity = addRunning('main', adapter, `fault-${adapter.kind}`);
+      const id = await t.register('main', { kind: adapter.kind, ...identity });
+      await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' });
+      const url = dropInUrl('main', adapter, identity, adapter.defaultApiVersion);
+      const headers = { [adapter.keyHeader]: CANARY_KEY };
+      const before = await (await fetch(url, { headers })).text();
+      const { serverError } = t.sims.main!.errorsOf(adapter.kind);
+      t.sims.main!.injectFault({ match: { kind: adapter.kind }, response: serverError });
+
+      // Act
+      await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' });
+      const status = (await t.call(`/api/jobs/${id}/status`)).body as { lastError: { code: string } | null };
+      const after = await fetch(url, { headers });
+
+      // Assess
+      expect(status.lastError?.code).toBe('UpstreamUnavailable');
+      expect(after.status).toBe(200);
+      expect(await after.text()).toBe(before);
+    });
+
     it('answers HEAD with the headers only, and 304 to a matching If-None-Match', async () => {
       // Prepare
       const identity = addRunning('main', adapter, `head-${adapter.kind}`);
@@ -127,7 +143,7 @@ describe.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))
       // Assess
       expect([wrong.status, otherHeader.status, missing.status]).toEqual([401, 401, 401]);
       for (const response of [wrong, otherHeader, missing]) {
-        expect(JSON.parse(response.text)).toEqual(GATEWAY_401);
+        expect(JSON.parse(response.text)).toEqual(GATEWAY_UNAUTHORIZED);
       }
     });
 
@@ -194,6 +210,44 @@ describe.each(listAdapters().map((adapter) => [adapter.kind, adapter] as const))
     });
   },
 );
+
+describe('drop-in reads through the budget', () => {
+  const face = listAdapters()[0]!;
+  const headers = { [face.keyHeader]: CANARY_KEY };
+
+  it('polls a registered job that was never polled once, on its first read', async () => {
+    // Prepare
+    const identity = addRunning('main', face, 'never-polled');
+    await t.register('main', { kind: face.kind, ...identity });
+    const callsBefore = t.sims.main!.calls.length;
+
+    // Act
+    const response = await fetch(dropInUrl('main', face, identity, face.defaultApiVersion), { headers });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(t.sims.main!.calls.length - callsBefore).toBe(1);
+  });
+
+  it('answers 429 with Retry-After for a job met on the fly when the budget has no slot within 5 s', async () => {
+    // Prepare: the resource's one call a minute is spent
+    const known = addRunning('busy', face, 'busy-known');
+    const id = await t.register('busy', { kind: face.kind, ...known });
+    expect((await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' })).status).toBe(200);
+    const identity = addRunning('busy', face, 'busy-new');
+    const callsBefore = t.sims.busy!.calls.length;
+
+    // Act
+    const response = await fetch(dropInUrl('busy', face, identity, face.defaultApiVersion), { headers });
+
+    // Assess
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(5);
+    expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(61);
+    expect(await response.json()).toMatchObject({ error: { code: '429' } });
+    expect(t.sims.busy!.calls.length).toBe(callsBefore);
+  });
+});
 
 describe('drop-in reads of what is not there', () => {
   it('answers 404 in the upstream shape for a resource with no registered job, without an upstream call', async () => {
