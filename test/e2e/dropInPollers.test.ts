@@ -64,10 +64,15 @@ function gapsShorterThanRetryAfter(requests: ProxiedRequest[]): string[] {
   return early;
 }
 
-async function registerAndRefresh(sim: string, fields: Record<string, unknown>): Promise<void> {
+/** Registers the job and waits until the timer has checked it once (its upstream answer is cached). */
+async function registerAndWaitForCheck(sim: string, fields: Record<string, unknown>): Promise<void> {
   const id = await t.register(sim, { ...fields, pollIntervalSeconds: 10 });
-  const refreshed = await t.call(`/api/jobs/${id}/refresh`, { method: 'POST' });
-  if (refreshed.status !== 200) throw new Error(`refresh answered ${refreshed.status}`);
+  for (let i = 0; i < 100; i++) {
+    const { checkedAt } = (await t.call(`/api/jobs/${id}/status`)).body as { checkedAt?: string | null };
+    if (checkedAt) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`job ${id} was not checked within 20 s`);
 }
 
 describe('pollers waiting on a training', () => {
@@ -101,7 +106,7 @@ describe('pollers waiting on a training', () => {
     const dropIn = faceClient(dropInBase(cache.origin, t.sims.face!.origin));
     const train = await upstream.path('/persongroups/{personGroupId}/train', personGroupId).post();
     if (train.status !== '202') throw new Error(`train answered ${train.status}`);
-    await registerAndRefresh('face', { kind: 'face.personGroup', personGroupId });
+    await registerAndWaitForCheck('face', { kind: 'face.personGroup', personGroupId });
     const operationId = 'build-drop-in';
     const now = Date.now();
     t.sims.docs!.addJob(
@@ -109,7 +114,7 @@ describe('pollers waiting on a training', () => {
       { operationId },
       { createdAt: new Date(now), startAt: new Date(now), durationMs: 12_000, outcome: 'succeeded' },
     );
-    await registerAndRefresh('docs', { kind: 'documentIntelligence.modelBuild', operationId });
+    await registerAndWaitForCheck('docs', { kind: 'documentIntelligence.modelBuild', operationId });
     cache.resetCount();
     const trainingPath = `/persongroups/${personGroupId}/training`;
 
