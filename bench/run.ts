@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fmt, type BenchOptions, type Figure } from './common';
+import { benchDropIn } from './dropIn';
 import { benchFreshness } from './freshness';
 import { benchLongPoll } from './longPoll';
 import { benchGrowth, benchPollCycle } from './pollCycle';
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '5', title: 'growth', run: benchGrowth },
   { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
   { id: '7', title: 'long-poll Table reads', run: benchLongPoll },
+  { id: 'D', title: 'drop-in reads', run: benchDropIn },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string> } {

@@ -1,6 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One request through the proxy. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  /** Arrival time (ms since the epoch). */
+  at: number;
+  status?: number;
+  /** The `Retry-After` header of the answer, when it had one. */
+  retryAfter?: string;
+}
+
 /**
  * What the proxy does with one request: pass it on, answer it itself, drop the connection, or pass it on and drop
  * the connection once the service has answered (the request took effect; its answer is lost).
@@ -11,7 +22,7 @@ export interface TrafficProxy {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   /** Requests seen, in order (method and path with query, and the status answered once it is known). */
-  readonly requests: ReadonlyArray<{ method: string; path: string; status?: number }>;
+  readonly requests: ReadonlyArray<ProxiedRequest>;
   resetCount(): void;
   /** Decides, per request, whether to forward it or inject a fault (default: forward everything). */
   setFaults(decide: ((request: { method: string; path: string }) => ProxyAction) | undefined): void;
@@ -24,14 +35,11 @@ export interface TrafficProxy {
  */
 export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
   const targetUrl = new URL(target);
-  const requests: { method: string; path: string; status?: number }[] = [];
+  const requests: ProxiedRequest[] = [];
   let decide: ((request: { method: string; path: string }) => ProxyAction) | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
-    const entry: { method: string; path: string; status?: number } = {
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-    };
+    const entry: ProxiedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now() };
     requests.push(entry);
     const action = decide?.(entry) ?? 'forward';
     if (action === 'reset') {
@@ -56,6 +64,8 @@ export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
       },
       (upstreamRes) => {
         entry.status = upstreamRes.statusCode ?? 502;
+        const retryAfter = upstreamRes.headers['retry-after'];
+        if (retryAfter !== undefined) entry.retryAfter = retryAfter;
         if (action === 'forwardThenReset') {
           upstreamRes.resume();
           req.socket.destroy();

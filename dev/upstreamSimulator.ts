@@ -205,7 +205,7 @@ export async function startUpstreamSimulator(
         rateLimit?.retryAfterHeader === false ? {} : { 'retry-after': String(waitSeconds) };
       return json(429, api.rateLimitedBody(waitSeconds), headers);
     }
-    return api.answer({ method, url, nowMs });
+    return api.answer({ method, url, nowMs, origin });
   }
 
   function deliver(answer: Answer, req: http.IncomingMessage, res: http.ServerResponse): void {

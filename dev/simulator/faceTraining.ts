@@ -2,6 +2,7 @@
  * The Face training-status API (seed 000), shared by the simulated Face collection kinds: person groups, large
  * person groups and large face lists answer the same body and errors, with their own path segment and 404 codes.
  */
+import { randomUUID } from 'node:crypto';
 import type { Identity } from '../../shared/model';
 import type { JobAdapter } from '../../shared/upstream/types';
 import {
@@ -39,6 +40,14 @@ export interface FaceGroupTimeline {
   notStartedStatus?: 'notstarted' | 'notStarted' | 'nonstarted';
   /** Answer `lastActionDateTime: null`, as in the seed's example. Default false (the run's last change). */
   nullLastActionDateTime?: boolean;
+  /** How long a run started by `POST .../train` trains (it starts at once, succeeds). Default: the last run's. */
+  trainDurationMs?: number;
+}
+
+/** The long-running-operation record of a v1.2 train request (`GET /face/v1.2/operations/{operationId}`). */
+interface TrainOperation {
+  id: string;
+  run: FaceTrainingRun;
 }
 
 /** What tells one Face collection from another in the simulator. */
@@ -105,7 +114,15 @@ export function createFaceTrainingApi<Extension extends object>(
   demo?: (store: FaceCollectionStore, now: Date) => Identity[],
 ): SimulatedApi<Extension> {
   const groups = new Map<string, FaceGroupTimeline>();
+  const operations = new Map<string, TrainOperation>();
   const route = new RegExp(`^/face/([^/]+)/${names.segment}/([^/]+)/training/?$`);
+  const trainRoute = new RegExp(`^/face/([^/]+)/${names.segment}/([^/]+)/train/?$`);
+  const operationRoute = /^\/face\/([^/]+)\/operations\/([^/]+)\/?$/;
+  /** Operations are shared by the Face collections: each API owns the ids its own train requests issued. */
+  const ownsOperation = (pathname: string): boolean => {
+    const m = operationRoute.exec(pathname);
+    return m !== null && operations.has(decodeSegment(m[2] ?? '') ?? '');
+  };
   const idInvalid = {
     error: {
       code: names.notFoundCode,
@@ -114,7 +131,12 @@ export function createFaceTrainingApi<Extension extends object>(
   };
   const notTrained = { error: { code: names.notTrainedCode, message: `${names.label} not trained.` } };
 
-  function answerFor(version: string, rawId: string, nowMs: number): Answer {
+  /** The collection a request names (api version, id as sent), or the 404 the service answers instead. */
+  function lookUp(
+    version: string,
+    rawId: string,
+    nowMs: number,
+  ): { id: string; group: FaceGroupTimeline } | Answer {
     if (!adapter.apiVersions.includes(version)) {
       return json(404, { error: { code: '404', message: 'Resource not found' } });
     }
@@ -126,6 +148,13 @@ export function createFaceTrainingApi<Extension extends object>(
         error: { code: names.notFoundCode, message: `${names.label} '${id}' is not found.` },
       });
     }
+    return { id, group };
+  }
+
+  function answerFor(version: string, rawId: string, nowMs: number): Answer {
+    const found = lookUp(version, rawId, nowMs);
+    if ('type' in found) return found;
+    const { id, group } = found;
     let current: FaceTrainingRun | undefined;
     let lastSuccessMs: number | undefined;
     for (const run of group.trainings) {
@@ -162,6 +191,60 @@ export function createFaceTrainingApi<Extension extends object>(
     if (names.lastSuccessfulTraining && lastSuccessMs !== undefined) {
       body.lastSuccessfulTrainingDateTime = new Date(lastSuccessMs).toISOString();
     }
+    return json(200, body);
+  }
+
+  /**
+   * `POST /face/{v}/{collection}/{id}/train` (Face REST reference, "Train Person Group" and its large siblings):
+   * 202 with an empty body; from v1.2 an `operation-Location` header names the long-running operation
+   * (`GET /face/v1.2/operations/{operationId}`, "Get Operation Result"). A run still queued or training is a 409.
+   */
+  function train(version: string, rawId: string, origin: string, nowMs: number): Answer {
+    const found = lookUp(version, rawId, nowMs);
+    if ('type' in found) return found;
+    const { group } = found;
+    const last = group.trainings[group.trainings.length - 1];
+    if (last && runEndMs(last) > nowMs) {
+      return json(409, {
+        error: {
+          code: `${names.notTrainedCode.replace(/NotTrained$/, '')}TrainingNotFinished`,
+          message: `${names.label} is under training.`,
+        },
+      });
+    }
+    const run: FaceTrainingRun = {
+      queuedAt: new Date(nowMs),
+      startAt: new Date(nowMs),
+      durationMs: group.trainDurationMs ?? last?.durationMs ?? 10_000,
+      outcome: 'succeeded',
+    };
+    group.trainings.push(run);
+    if (version === 'v1.0') return { type: 'http', status: 202, headers: {}, body: '' };
+    const operation: TrainOperation = { id: randomUUID(), run };
+    operations.set(operation.id, operation);
+    return {
+      type: 'http',
+      status: 202,
+      headers: { 'operation-location': `${origin}/face/${version}/operations/${operation.id}` },
+      body: '',
+    };
+  }
+
+  /** The OperationResult of a train request: ISO times, the v1.2 status spelling. */
+  function operationAnswer(rawId: string, nowMs: number): Answer {
+    const operation = operations.get(decodeSegment(rawId) ?? '');
+    if (!operation) return json(404, { error: { code: 'NotFound', message: 'Operation not found.' } });
+    const { run } = operation;
+    const startMs = run.startAt.getTime();
+    const endMs = runEndMs(run);
+    const status = nowMs < startMs ? 'notStarted' : nowMs < endMs ? 'running' : run.outcome;
+    const body: Record<string, unknown> = {
+      operationId: operation.id,
+      status,
+      createdTime: (run.queuedAt ?? run.startAt).toISOString(),
+      lastActionTime: new Date(Math.min(nowMs, endMs)).toISOString(),
+    };
+    if (nowMs >= endMs) body.finishedTime = new Date(endMs).toISOString();
     return json(200, body);
   }
 
@@ -214,12 +297,24 @@ export function createFaceTrainingApi<Extension extends object>(
 
   return {
     adapter,
-    owns: (pathname) => route.test(pathname),
+    owns: (pathname) => route.test(pathname) || trainRoute.test(pathname) || ownsOperation(pathname),
     unauthorizedBody: () => FACE_COMMON_ERRORS.unauthorized,
     rateLimitedBody: (waitSeconds) => ({
       error: { statusCode: 429, message: `Rate limit is exceeded. Try again in ${waitSeconds} seconds.` },
     }),
-    answer: ({ method, url, nowMs }: SimulatedRequest) => {
+    answer: ({ method, url, nowMs, origin }: SimulatedRequest) => {
+      const t = trainRoute.exec(url.pathname);
+      if (t) {
+        if (method !== 'POST')
+          return json(405, { error: { code: '405', message: 'Method not allowed' } }, { allow: 'POST' });
+        return train(t[1] ?? '', t[2] ?? '', origin, nowMs);
+      }
+      const o = operationRoute.exec(url.pathname);
+      if (o) {
+        if (method !== 'GET')
+          return json(405, { error: { code: '405', message: 'Method not allowed' } }, { allow: 'GET' });
+        return operationAnswer(o[2] ?? '', nowMs);
+      }
       const m = route.exec(url.pathname);
       if (!m) return json(404, { error: { code: '404', message: 'Resource not found' } });
       if (method !== 'GET')

@@ -20,6 +20,8 @@ export interface SimulatedRequest {
   url: URL;
   /** Simulator clock at arrival. */
   nowMs: number;
+  /** The simulator's own origin (`http://127.0.0.1:PORT`), for the URLs an answer names (operation locations). */
+  origin: string;
 }
 
 /** The outcome of a generic run (`SimulatedApi.addJob`). Resource kinds (Face) have no `cancelled`. */

@@ -34,6 +34,8 @@ export interface TestStack {
 export async function startTestStack(options: {
   simulators: Record<string, { budget?: string }>;
   settings?: Record<string, string>;
+  /** Run the timer on its schedule (`POLL_SCHEDULE`) in real time; default off (cycles run through `runCycle`). */
+  runTimers?: boolean;
 }): Promise<TestStack> {
   for (const name of APP_ENVIRONMENT) delete process.env[name];
   const sims: Record<string, UpstreamSimulator> = {};
@@ -60,6 +62,7 @@ export async function startTestStack(options: {
   const stack = await startLocalStack({
     env: process.env,
     upstreamKey: CANARY_KEY,
+    runTimers: options.runTimers ?? false,
     onLog: (entry) => logs.push(`${entry.level} ${entry.message}`),
   });
   // The stack's vault holds the key under the demo name; tests use their own secret name too.
