@@ -8,11 +8,13 @@ import { getJobHistory } from './getJobHistory';
 import { getJobStatus } from './getJobStatus';
 import { health } from './health';
 import { listJobs } from './listJobs';
+import { notify } from './notify';
 import { openApi } from './openapi';
 import { pollJob } from './pollJob';
 import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
+import { sweepNotifications } from './sweepNotifications';
 import type { FunctionDefinition } from './registry';
 import { getConfig } from './services';
 
@@ -31,4 +33,6 @@ export const functionTable: readonly FunctionDefinition[] = [
   openApi,
   pollJobs,
   pollJob,
+  notify,
+  sweepNotifications,
 ];
