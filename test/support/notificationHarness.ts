@@ -28,6 +28,8 @@ export interface NotificationHarness {
   receiver: WebhookReceiver;
   /** Registers a Face person group job; returns its id. */
   register(personGroupId: string): Promise<string>;
+  /** The same app in a second process (same tables, clock, queue and subscriptions). */
+  secondProcess(): UnitServices;
   /** Runs one poll cycle, then lets the queue settle. */
   cycle(): Promise<void>;
   /** Verifies a received webhook with the reference library (at its virtual receipt time); returns its payload. */
@@ -51,20 +53,22 @@ export async function notificationHarness(
     ...(options.resolve ? { resolve: options.resolve } : {}),
   });
   const tracked: SendWebhook = (url, request) => clock.track(sender(url, request));
-  const unit = unitServices({
-    clock,
-    tables,
-    settings: { ALLOWED_WEBHOOK_ORIGINS: receiver.origin },
-    notifications: {
-      queue,
-      subscriptions: trackAll(subscriptions, clock),
-      secrets,
-      deliveryLog: trackAll(deliveryLog, clock),
-      send: options.send ? options.send(tracked) : tracked,
-      lanes: trackAll(new TableLaneStore(tables.factory(LANES_TABLE)), clock),
-      outbox: trackAll(new TableOutbox(tables.factory('jobs')), clock),
-    },
-  });
+  const processOf = (): UnitServices =>
+    unitServices({
+      clock,
+      tables,
+      settings: { ALLOWED_WEBHOOK_ORIGINS: receiver.origin },
+      notifications: {
+        queue,
+        subscriptions: trackAll(subscriptions, clock),
+        secrets,
+        deliveryLog: trackAll(deliveryLog, clock),
+        send: options.send ? options.send(tracked) : tracked,
+        lanes: trackAll(new TableLaneStore(tables.factory(LANES_TABLE)), clock),
+        outbox: trackAll(new TableOutbox(tables.factory('jobs')), clock),
+      },
+    });
+  const unit = processOf();
   queue.listen((message) => unit.services.notifications.handle(parseNotificationMessage(message)));
   return {
     unit,
@@ -87,6 +91,7 @@ export async function notificationHarness(
       );
       return (response.jsonBody as { id: string }).id;
     },
+    secondProcess: processOf,
     cycle: async () => {
       await unit.services.poller.runCycle();
       await queue.drain();
