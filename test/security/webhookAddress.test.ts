@@ -78,7 +78,7 @@ describe('webhook deliveries to names that resolve to private addresses', () => 
       expect(calls.length).toBeGreaterThanOrEqual(3);
       expect(h.receiver.received).toHaveLength(0);
       const [record] = [...h.deliveryLog.records.values()];
-      expect(record).toMatchObject({ status: 'pending', jobId: expect.any(String) });
+      expect(record?.status).toBe('pending');
       expect(record!.attempts).toBeGreaterThanOrEqual(3);
     } finally {
       await h.stop();
