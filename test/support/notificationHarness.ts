@@ -9,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { MemoryNotificationQueue } from '../../dev/memoryNotificationQueue';
 import { memoryTables } from '../../dev/memoryTables';
 import { trackAll, VirtualClock } from '../../dev/virtualClock';
+import type { EventPublisher } from '../../shared/notifications/delivery';
 import type { Resolver } from '../../shared/notifications/addressCheck';
 import { LANES_TABLE, TableLaneStore } from '../../shared/notifications/lanes';
 import { parseNotificationMessage } from '../../shared/notifications/messages';
@@ -38,7 +39,13 @@ export interface NotificationHarness {
 }
 
 export async function notificationHarness(
-  options: { timeoutMs?: number; resolve?: Resolver; send?: (inner: SendWebhook) => SendWebhook } = {},
+  options: {
+    timeoutMs?: number;
+    resolve?: Resolver;
+    send?: (inner: SendWebhook) => SendWebhook;
+    /** Event Grid too (tracked on the harness clock). */
+    eventGrid?: (clock: VirtualClock) => EventPublisher;
+  } = {},
 ): Promise<NotificationHarness> {
   const clock = new VirtualClock(T0);
   const tables = memoryTables();
@@ -66,6 +73,7 @@ export async function notificationHarness(
         send: options.send ? options.send(tracked) : tracked,
         lanes: trackAll(new TableLaneStore(tables.factory(LANES_TABLE)), clock),
         outbox: trackAll(new TableOutbox(tables.factory('jobs')), clock),
+        ...(options.eventGrid ? { eventGrid: options.eventGrid(clock) } : {}),
       },
     });
   const unit = processOf();
