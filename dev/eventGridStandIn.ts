@@ -37,7 +37,10 @@ function problem(record: Record<string, unknown>): string | undefined {
   for (const field of ['id', 'source', 'type'] as const) {
     if (typeof record[field] !== 'string' || record[field] === '') return `${field} is required`;
   }
-  if (record['time'] !== undefined && Number.isNaN(Date.parse(String(record['time']))))
+  if (
+    record['time'] !== undefined &&
+    (typeof record['time'] !== 'string' || Number.isNaN(Date.parse(record['time'])))
+  )
     return 'time is not a time';
   return undefined;
 }

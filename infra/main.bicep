@@ -61,6 +61,9 @@ param allowedWebhookOrigins string = ''
 @description('EVENT_GRID_TOPIC_ENDPOINT: also publish CloudEvents 1.0 to this Event Grid topic. Empty: no Event Grid.')
 param eventGridTopicEndpoint string = ''
 
+@description('Create an Event Grid topic (CloudEvents 1.0) for the events and let the app publish to it (EventGrid Data Sender). Its endpoint becomes EVENT_GRID_TOPIC_ENDPOINT unless eventGridTopicEndpoint names another.')
+param createEventGridTopic bool = false
+
 @description('UPSTREAM_RATE_LIMITS: per-host budgets, e.g. myface.cognitiveservices.azure.com=20/min+30000/month. Empty: kind defaults (face.personGroup 20/min, face.largePersonGroup 20/min, face.largeFaceList 20/min, language.textAuthoring 100/min, language.conversationAuthoring 100/min, documentIntelligence.modelBuild 60/min, speech.customModel 100/min, openai.fineTuning 60/min, customVision.iteration 60/min).')
 param upstreamRateLimits string = ''
 
@@ -145,6 +148,19 @@ module monitoring './app/monitoring.bicep' = {
   }
 }
 
+module eventGridTopic './app/eventgrid.bicep' = if (createEventGridTopic) {
+  name: 'eventgrid'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridDomainsTopics}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// The created topic's endpoint, unless eventGridTopicEndpoint names another topic.
+var createdEventGridEndpoint = createEventGridTopic ? eventGridTopic!.outputs.endpoint : ''
+
 module rbac './app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -153,6 +169,7 @@ module rbac './app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
+    eventGridTopicName: createEventGridTopic ? eventGridTopic!.outputs.name : ''
     principalId: principalId
     principalType: principalType
   }
@@ -179,7 +196,7 @@ module api './app/function.bicep' = {
     allowedUpstreamHosts: allowedUpstreamHosts
     webhookSigningSecretName: webhookSigningSecretName
     allowedWebhookOrigins: allowedWebhookOrigins
-    eventGridTopicEndpoint: eventGridTopicEndpoint
+    eventGridTopicEndpoint: empty(eventGridTopicEndpoint) ? createdEventGridEndpoint : eventGridTopicEndpoint
     upstreamRateLimits: upstreamRateLimits
     secretCacheTtlSeconds: secretCacheTtlSeconds
     upstreamTimeoutSeconds: upstreamTimeoutSeconds
