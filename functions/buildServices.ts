@@ -11,9 +11,17 @@ import type { QueueClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
 import { StatusWaits } from '../shared/api/statusWaits';
+import { SubscriptionsApi } from '../shared/api/subscriptionsApi';
 import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
+import { DerivedSigningSecrets } from '../shared/notifications/signingSecrets';
+import type {
+  DeliveryLog,
+  InitializableStore,
+  SigningSecrets,
+  SubscriptionStore,
+} from '../shared/notifications/types';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
 import { NotificationService, type NotificationDeps } from '../shared/notifications/delivery';
 import { EventGridPublisher } from '../shared/notifications/eventGrid';
@@ -30,6 +38,8 @@ import {
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
 import { TableOutbox } from '../shared/store/outbox';
+import { TableDeliveryLog } from '../shared/store/tableDeliveryLog';
+import { TableSubscriptionStore } from '../shared/store/tableSubscriptionStore';
 import type { JobStore, PollHandle } from '../shared/store/types';
 import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
@@ -60,6 +70,11 @@ export interface Services {
   notifications: NotificationService;
   /** The `notifications` queue; `initialize` creates it if missing. */
   notificationQueue: NotificationQueue & { initialize?(): Promise<void> };
+  /** Webhook subscriptions (docs/spec.md §12): the store, the delivery log, the derived signing secrets, the routes. */
+  subscriptionStore: SubscriptionStore & Partial<InitializableStore>;
+  deliveryLog: DeliveryLog & Partial<InitializableStore>;
+  signingSecrets: SigningSecrets;
+  subscriptions: SubscriptionsApi;
 }
 
 /** The parts of notifications a caller may replace (tests: in-memory subscriptions, a virtual-clock queue...). */
@@ -76,7 +91,7 @@ export interface ServiceOverrides {
   tableClient?: TableClientFactory;
   /** The whole store (e.g. one wrapped to be tracked on a virtual clock); wins over `tableClient`. */
   store?: JobStore;
-  /** Subscription keys instead of the Key Vault the settings name. */
+  /** Subscription keys (and the webhook signing root secret) instead of the Key Vault the settings name. */
   keys?: KeyProvider;
   /** The polls queue instead of the Storage queue the settings name. */
   pollQueue?: PollQueue;
@@ -99,14 +114,22 @@ export interface ServiceOverrides {
 /** Builds the services from the settings; no I/O (the store's tables are created by `store.initialize()`). */
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
-  const store =
-    overrides.store ??
-    new TableJobStore({ tableClient: overrides.tableClient ?? tableClientFactoryFor(config) });
+  const tables = overrides.tableClient ?? tableClientFactoryFor(config);
+  const store = overrides.store ?? new TableJobStore({ tableClient: tables });
   const keys = overrides.keys ?? keyClientFor(config, clock);
   const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
   const telemetry = createTelemetry(overrides.metrics?.meter);
   const notifier = new LocalStatusNotifier();
-  const tableClient = overrides.tableClient ?? tableClientFactoryFor(config);
+  const subscriptionStore =
+    overrides.notifications?.subscriptions ?? new TableSubscriptionStore({ tableClient: tables });
+  const deliveryLog =
+    overrides.notifications?.deliveryLog ?? new TableDeliveryLog({ tableClient: tables, clock });
+  const signingSecrets =
+    overrides.notifications?.secrets ??
+    new DerivedSigningSecrets({
+      keys,
+      secretName: config.notifications.signingSecretName,
+    });
   // The notifications queue lives beside the polls queue: a caller that replaces the polls queue (tests,
   // benchmarks) passes its own notifications queue too, or has none (transitions then wait in the outbox).
   const notificationQueue: NotificationQueue | undefined =
@@ -115,9 +138,11 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       ? undefined
       : new StorageNotificationQueue(queueClientFor(config, NOTIFICATION_QUEUE_NAME)));
   const notifications = new NotificationService({
-    outbox: overrides.notifications?.outbox ?? new TableOutbox(tableClient('jobs')),
-    lanes: overrides.notifications?.lanes ?? new TableLaneStore(tableClient(LANES_TABLE)),
-    ...subscriptionsFor(overrides.notifications),
+    outbox: overrides.notifications?.outbox ?? new TableOutbox(tables('jobs')),
+    lanes: overrides.notifications?.lanes ?? new TableLaneStore(tables(LANES_TABLE)),
+    subscriptions: subscriptionStore,
+    secrets: signingSecrets,
+    deliveryLog,
     queue: notificationQueue ?? NO_QUEUE,
     send: overrides.notifications?.send ?? webhookSenderFor(config),
     ...eventGridFor(config, overrides.notifications),
@@ -163,6 +188,14 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
     });
   };
+  const subscriptions = new SubscriptionsApi({
+    store: subscriptionStore,
+    deliveries: deliveryLog,
+    secrets: signingSecrets,
+    clock,
+    listKinds,
+    allowedWebhookOrigins: config.notifications.allowedWebhookOrigins,
+  });
   return {
     config,
     store,
@@ -174,6 +207,10 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     statusWaits,
     notifications,
     notificationQueue: notificationQueue ?? NO_QUEUE,
+    subscriptionStore,
+    deliveryLog,
+    signingSecrets,
+    subscriptions,
   };
 }
 
@@ -227,37 +264,6 @@ function eventGridFor(
     : {};
 }
 
-/**
- * The subscription store, its signing secrets and the delivery log. Until their Table-backed versions are wired
- * here, a process without them has no webhook subscription (events still go to Event Grid).
- */
-function subscriptionsFor(
-  overrides: NotificationOverrides | undefined,
-): Pick<NotificationDeps, 'subscriptions' | 'secrets' | 'deliveryLog'> {
-  return {
-    subscriptions: overrides?.subscriptions ?? NO_SUBSCRIPTIONS,
-    secrets: overrides?.secrets ?? { secretsFor: () => Promise.resolve([]) },
-    deliveryLog: overrides?.deliveryLog ?? {
-      upsert: () => Promise.resolve(),
-      list: () => Promise.resolve({ items: [] }),
-    },
-  };
-}
-
-const NO_QUEUE: NotificationQueue = {
-  send: () => Promise.reject(new Error('No notifications queue in this process')),
-};
-
-const NO_SUBSCRIPTIONS: NotificationDeps['subscriptions'] = {
-  create: () => Promise.reject(new Error('No subscription store')),
-  get: () => Promise.resolve(undefined),
-  list: () => Promise.resolve({ items: [] }),
-  listMatching: () => Promise.resolve([]),
-  delete: () => Promise.resolve(false),
-  rotate: () => Promise.resolve(undefined),
-  disable: () => Promise.resolve(),
-};
-
 function keyClientFor(config: Config, clock: Clock): KeyClient {
   const { available, clientId } = config.managedIdentity;
   const secrets = createSecretClient({
@@ -274,3 +280,8 @@ export function credentialFor(config: Config): TokenCredential {
   if (available) return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
 }
+
+/** A process without a notifications queue (a caller replaced the polls queue and passed none). */
+const NO_QUEUE: NotificationQueue = {
+  send: () => Promise.reject(new Error('No notifications queue in this process')),
+};

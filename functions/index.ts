@@ -2,19 +2,25 @@
  * The function app's entry (package.json `main`). Importing it registers every function with the Functions
  * host; the local host (dev/host.ts) serves the same table.
  */
+import { createSubscription } from './createSubscription';
 import { deleteJob } from './deleteJob';
+import { deleteSubscription } from './deleteSubscription';
 import { getJob } from './getJob';
 import { getJobHistory } from './getJobHistory';
 import { getJobStatus } from './getJobStatus';
+import { getSubscription } from './getSubscription';
 import { health } from './health';
 import { listJobs } from './listJobs';
 import { notify } from './notify';
+import { listSubscriptionDeliveries } from './listSubscriptionDeliveries';
+import { listSubscriptions } from './listSubscriptions';
 import { openApi } from './openapi';
 import { pollJob } from './pollJob';
 import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
 import { sweepNotifications } from './sweepNotifications';
+import { rotateSubscriptionSecret } from './rotateSubscriptionSecret';
 import type { FunctionDefinition } from './registry';
 import { getConfig } from './services';
 
@@ -35,4 +41,10 @@ export const functionTable: readonly FunctionDefinition[] = [
   pollJob,
   notify,
   sweepNotifications,
+  createSubscription,
+  listSubscriptions,
+  getSubscription,
+  deleteSubscription,
+  rotateSubscriptionSecret,
+  listSubscriptionDeliveries,
 ];

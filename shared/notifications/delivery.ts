@@ -7,7 +7,8 @@ import type { LaneEntry, TableLaneStore } from './lanes';
 import type { NotificationMessage, NotificationQueue } from './messages';
 import { retryDelayMs } from './retrySchedule';
 import type { DeliveryLog, JobEvent, SigningSecrets, Subscription, SubscriptionStore } from './types';
-import { webhookSignature, type SendResult, type SendWebhook } from './webhookSender';
+import { sign } from './signature';
+import type { SendResult, SendWebhook } from './webhookSender';
 
 /** The outbox as the fan-out sees it (the store writes it with each transition). */
 export interface OutboxReader {
@@ -157,7 +158,7 @@ export class NotificationService {
       headers: {
         'webhook-id': event.id,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': webhookSignature(secrets, event.id, timestamp, body),
+        'webhook-signature': sign(secrets, event.id, timestamp, body),
       },
     });
   }

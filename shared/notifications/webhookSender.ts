@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
@@ -15,21 +14,6 @@ export type SendWebhook = (
   url: string,
   request: { headers: Record<string, string>; body: string; abortSignal?: AbortSignal },
 ) => Promise<SendResult>;
-
-/** `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` per `whsec_` secret, space-separated (Standard Webhooks). */
-export function webhookSignature(
-  secrets: readonly string[],
-  id: string,
-  timestamp: number,
-  body: string,
-): string {
-  return secrets
-    .map((secret) => {
-      const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-      return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
-    })
-    .join(' ');
-}
 
 export interface WebhookSenderOptions {
   /** Whole attempt, connect to last byte (docs/spec.md §12: 10 s). */

@@ -10,6 +10,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
+import { getServices } from '../../functions/services';
 import { startTestStack, type TestStack } from '../support/testStack';
 
 interface Response {
@@ -240,5 +241,55 @@ describe('every answer validates against the document', () => {
     const seen = new Set(exchanges.map((e) => e.status));
     for (const status of [200, 201, 204, 304, 400, 404, 405, 413, 429]) expect(seen).toContain(status);
     expect(exchanges.filter((e) => e.method === 'HEAD').every((e) => e.status !== 405)).toBe(true);
+  });
+
+  it('validates every answer of the subscription routes: 200, 201, 204, 400, 404 and HEAD', async () => {
+    // Prepare
+    const from = exchanges.length;
+    const unknownId = 'fedcba9876543210fedcba9876543210';
+
+    // Act
+    const created = await call(
+      'POST',
+      '/api/subscriptions',
+      jsonBody({ url: 'https://hooks.contoso.com/x', kinds: ['face.personGroup'], description: 'contract' }),
+    );
+    const { id } = JSON.parse(created.text) as { id: string };
+    await (
+      await getServices()
+    ).deliveryLog.upsert({
+      subscriptionId: id,
+      eventId: 'evt_contract',
+      type: 'job.completed',
+      jobId: unknownId,
+      status: 'failed',
+      attempts: 9,
+      lastAttemptAt: new Date().toISOString(),
+      lastHttpStatus: 500,
+    });
+    await call('POST', '/api/subscriptions', jsonBody({ url: 'https://127.0.0.1/x' }));
+    await call(
+      'POST',
+      '/api/subscriptions',
+      jsonBody({ url: 'https://hooks.contoso.com/x', events: ['nope'] }),
+    );
+    await call('POST', `/api/subscriptions/${id}/rotate-secret`);
+    await call('POST', `/api/subscriptions/${unknownId}/rotate-secret`);
+    for (const method of ['GET', 'HEAD']) {
+      await call(method, '/api/subscriptions?top=1');
+      await call(method, '/api/subscriptions?top=0');
+      await call(method, `/api/subscriptions/${id}`);
+      await call(method, `/api/subscriptions/${unknownId}`);
+      await call(method, `/api/subscriptions/${id}/deliveries?top=1`);
+      await call(method, `/api/subscriptions/${id}/deliveries?skipToken=forged`);
+      await call(method, `/api/subscriptions/${unknownId}/deliveries`);
+    }
+    await call('DELETE', `/api/subscriptions/${id}`);
+    await call('PUT', `/api/subscriptions/${id}`, jsonBody({}));
+
+    // Assess
+    const mine = exchanges.slice(from);
+    expect(mine.flatMap(problemsOf)).toEqual([]);
+    expect(new Set(mine.map((e) => e.status))).toEqual(new Set([200, 201, 204, 400, 404, 405]));
   });
 });

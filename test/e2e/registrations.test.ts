@@ -34,10 +34,43 @@ describe('registrations the Functions host sees', () => {
         { name: 'deleteJob', route: 'jobs/{id}', methods: ['DELETE'], authLevel: 'function' },
         { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
         { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+        { name: 'createSubscription', route: 'subscriptions', methods: ['POST'], authLevel: 'function' },
+        {
+          name: 'listSubscriptions',
+          route: 'subscriptions',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
+        {
+          name: 'getSubscription',
+          route: 'subscriptions/{id}',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
+        {
+          name: 'deleteSubscription',
+          route: 'subscriptions/{id}',
+          methods: ['DELETE'],
+          authLevel: 'function',
+        },
+        {
+          name: 'rotateSubscriptionSecret',
+          route: 'subscriptions/{id}/rotate-secret',
+          methods: ['POST'],
+          authLevel: 'function',
+        },
+        {
+          name: 'listSubscriptionDeliveries',
+          route: 'subscriptions/{id}/deliveries',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
       ]),
     );
-    expect(http).toHaveLength(9);
-    for (const route of http.filter((r) => r.route?.startsWith('jobs')))
+    expect(http).toHaveLength(15);
+    for (const route of http.filter(
+      (r) => r.route?.startsWith('jobs') || r.route?.startsWith('subscriptions'),
+    ))
       expect(route.authLevel).toBe('function');
   });
 

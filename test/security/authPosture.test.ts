@@ -1,8 +1,8 @@
 /**
- * Auth posture (docs/spec.md §7): every /api/jobs* route needs a function key (authLevel 'function'); only health
- * and the OpenAPI document are anonymous, and health shows no job data (see canary.test.ts). Checked on what the
- * Functions host receives: the compiled entry is loaded with plain node and a stand-in for `@azure/functions-core`
- * that records each registration (as test/e2e/registrations.test.ts does).
+ * Auth posture (docs/spec.md §7): every /api/jobs* and /api/subscriptions* route needs a function key (authLevel
+ * 'function'); only health and the OpenAPI document are anonymous, and health shows no job data (see
+ * canary.test.ts). Checked on what the Functions host receives: the compiled entry is loaded with plain node and a
+ * stand-in for `@azure/functions-core` that records each registration (as test/e2e/registrations.test.ts does).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captureRegistrations, triggerOf, VALID_SETTINGS } from '../support/registrations';
@@ -39,18 +39,40 @@ describe('the authorization level of every HTTP route the host receives', () => 
     routes = capturedHttpRoutes();
   });
 
-  it('registers the nine API routes, all under jobs, health or openapi.json', () => {
+  it('registers the fifteen API routes, all under jobs, subscriptions, health or openapi.json', () => {
     // Assess
-    expect(routes).toHaveLength(9);
+    expect(routes).toHaveLength(15);
     expect(
       routes.every(
         (r) =>
           r.route === 'health' ||
           r.route === 'openapi.json' ||
           r.route === 'jobs' ||
-          r.route.startsWith('jobs/'),
+          r.route.startsWith('jobs/') ||
+          r.route === 'subscriptions' ||
+          r.route.startsWith('subscriptions/'),
       ),
     ).toBe(true);
+  });
+
+  it('requires a function key on every subscriptions route, for every method', () => {
+    // Act
+    const subscriptions = routes.filter(
+      (r) => r.route === 'subscriptions' || r.route.startsWith('subscriptions/'),
+    );
+
+    // Assess
+    expect(subscriptions.map((r) => `${r.methods.join(',')} ${r.route}`).sort()).toEqual(
+      [
+        'DELETE subscriptions/{id}',
+        'GET,HEAD subscriptions',
+        'GET,HEAD subscriptions/{id}',
+        'GET,HEAD subscriptions/{id}/deliveries',
+        'POST subscriptions',
+        'POST subscriptions/{id}/rotate-secret',
+      ].sort(),
+    );
+    expect(subscriptions.filter((r) => r.authLevel !== 'function').map((r) => r.name)).toEqual([]);
   });
 
   it('requires a function key on every jobs route, for every method', () => {
