@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fmt, type BenchOptions, type Figure } from './common';
 import { benchFreshness } from './freshness';
 import { benchLongPoll } from './longPoll';
+import { benchNotifications } from './notifications';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
 import { benchStartup } from './startup';
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '5', title: 'growth', run: benchGrowth },
   { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
   { id: '7', title: 'long-poll Table reads', run: benchLongPoll },
+  { id: '8', title: 'notifications: transition to delivery', run: benchNotifications },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string> } {

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../shared/clock';
 import { startTestStack, type TestStack } from '../support/testStack';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
+import { startWebhookReceiver, type WebhookReceiver } from '../../dev/webhookReceiver';
 
 let t: TestStack;
 let receiver: WebhookReceiver;

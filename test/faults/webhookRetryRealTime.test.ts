@@ -12,7 +12,7 @@ import { createWebhookSender } from '../../shared/notifications/webhookSender';
 import { TableOutbox } from '../../shared/store/outbox';
 import { MemoryDeliveryLog, MemorySubscriptions, TestSigningSecrets } from '../support/memorySubscriptions';
 import { ScaledClock } from '../support/scaledClock';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
+import { startWebhookReceiver, type WebhookReceiver } from '../../dev/webhookReceiver';
 
 let receiver: WebhookReceiver | undefined;
 afterEach(async () => {

@@ -17,7 +17,7 @@ import { createWebhookSender, type SendWebhook } from '../../shared/notification
 import { TableOutbox } from '../../shared/store/outbox';
 import { MemoryDeliveryLog, MemorySubscriptions, TestSigningSecrets } from './memorySubscriptions';
 import { ORIGIN, T0, unitServices, type UnitServices } from './unitServices';
-import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from './webhookReceiver';
+import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../../dev/webhookReceiver';
 
 export interface NotificationHarness {
   unit: UnitServices;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../shared/clock';
+import type { Clock } from '../shared/clock';
 
 /** What the receiver does with one request. */
 export type ReceiverAnswer = { status: number; headers?: Record<string, string> } | 'drop' | 'hang';
