@@ -136,7 +136,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AzureWebJobsStorage__accountName: storage.name
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
-    // Status tables ('jobs', 'pollstate') through the same identity.
+    // Status tables ('jobs', 'pollstate', 'subscriptions', 'deliveries') through the same identity.
     STATUS_STORAGE__tableServiceUri: statusTableServiceUri
     STATUS_STORAGE__clientId: identityClientId
     // The polls queue (hand-off to pollJob) through the same identity; the trigger's connection is POLL_QUEUE.

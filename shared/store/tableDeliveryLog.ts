@@ -13,7 +13,7 @@ import {
 import { checkTop, decodeToken, encodeToken } from './continuation';
 import { double, entity, RowReader, text, type EntityProps, type Row } from './entities';
 import { opts, statusCodeOf, type Signal, type TableClientFactory } from './tableClient';
-import { checkSubscriptionId } from './tableSubscriptionStore';
+import { checkSubscriptionId, createTableIfMissing } from './tableSubscriptionStore';
 
 /*
  * Layout: table `deliveries`, PartitionKey the subscription id. In each partition:
@@ -41,11 +41,7 @@ export class TableDeliveryLog implements DeliveryLog, InitializableStore {
   }
 
   async initialize(options?: Signal): Promise<void> {
-    try {
-      await this.table.createTable(opts(options));
-    } catch (error) {
-      if (statusCodeOf(error) !== 409) throw error;
-    }
+    await createTableIfMissing(this.table, options);
   }
 
   async upsert(record: DeliveryRecord, options?: Signal): Promise<void> {

@@ -30,11 +30,7 @@ export class TableSubscriptionStore implements SubscriptionStore, InitializableS
   }
 
   async initialize(options?: Signal): Promise<void> {
-    try {
-      await this.table.createTable(opts(options));
-    } catch (error) {
-      if (statusCodeOf(error) !== 409) throw error;
-    }
+    await createTableIfMissing(this.table, options);
   }
 
   async create(subscription: Subscription, options?: Signal): Promise<void> {
@@ -163,6 +159,15 @@ export class TableSubscriptionStore implements SubscriptionStore, InitializableS
       if (statusCodeOf(error) === 404) return undefined;
       throw error;
     }
+  }
+}
+
+/** Creates a table unless it exists (idempotent, as every store's `initialize`). */
+export async function createTableIfMissing(table: TableClient, options?: Signal): Promise<void> {
+  try {
+    await table.createTable(opts(options));
+  } catch (error) {
+    if (statusCodeOf(error) !== 409) throw error;
   }
 }
 
