@@ -11,6 +11,7 @@ import { fmt, type BenchOptions, type Figure } from './common';
 import { benchDropIn } from './dropIn';
 import { benchFreshness } from './freshness';
 import { benchLongPoll } from './longPoll';
+import { benchNotifications } from './notifications';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
 import { benchStartup } from './startup';
@@ -30,6 +31,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '5', title: 'growth', run: benchGrowth },
   { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
   { id: '7', title: 'long-poll Table reads', run: benchLongPoll },
+  { id: '8', title: 'notifications: transition to delivery', run: benchNotifications },
   { id: 'D', title: 'drop-in reads', run: benchDropIn },
 ];
 

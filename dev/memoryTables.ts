@@ -285,7 +285,8 @@ export function memoryTables(): MemoryTables {
         settle(() => {
           requests++;
           apply(['update', entity, mode, options], false);
-          return {};
+          // As the service answers: the row's new ETag.
+          return { etag: find(String(entity['partitionKey']), String(entity['rowKey']))?.etag };
         }),
       deleteEntity: (pk: string, rk: string, options?: { etag?: string }) =>
         settle(() => {

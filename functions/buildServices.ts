@@ -7,6 +7,7 @@
  * To add a dependency: an optional field in `ServiceOverrides`, its default built here from `config`, and a field
  * in `Services` when the functions need it.
  */
+import type { QueueClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
 import { StatusWaits } from '../shared/api/statusWaits';
@@ -25,6 +26,12 @@ import type {
   SubscriptionStore,
 } from '../shared/notifications/types';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
+import { NotificationService, type NotificationDeps } from '../shared/notifications/delivery';
+import { EventGridPublisher } from '../shared/notifications/eventGrid';
+import { LANES_TABLE, TableLaneStore } from '../shared/notifications/lanes';
+import { NOTIFICATION_QUEUE_NAME, type NotificationQueue } from '../shared/notifications/messages';
+import { StorageNotificationQueue } from '../shared/notifications/storageNotificationQueue';
+import { createWebhookSender, type SendWebhook } from '../shared/notifications/webhookSender';
 import { createPollQueueClient, StoragePollQueue } from '../shared/queue/storagePollQueue';
 import type { PollQueue } from '../shared/queue/types';
 import { createSecretClient, KeyClient } from '../shared/secrets';
@@ -33,6 +40,7 @@ import {
   TableJobStore,
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
+import { TableOutbox } from '../shared/store/outbox';
 import { TableDeliveryLog } from '../shared/store/tableDeliveryLog';
 import { TableSubscriptionStore } from '../shared/store/tableSubscriptionStore';
 import type { JobStore, PollHandle } from '../shared/store/types';
@@ -41,6 +49,9 @@ import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
 import { getAdapter, listAdapters, listKinds } from '../shared/upstream/registry';
+
+/** Per attempt (docs/spec.md §12). */
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -58,6 +69,10 @@ export interface Services {
   flushMetrics: (logger: Logger) => Promise<void>;
   /** The long-poll waiters of this process, woken by the poller through an in-process notifier. */
   statusWaits: StatusWaits<PollHandle>;
+  /** Events from transitions, webhook deliveries, Event Grid (docs/spec.md §12); the `notify` function's service. */
+  notifications: NotificationService;
+  /** The `notifications` queue; `initialize` creates it if missing. */
+  notificationQueue: NotificationQueue & { initialize?(): Promise<void> };
   /** Webhook subscriptions (docs/spec.md §12): the store, the delivery log, the derived signing secrets, the routes. */
   subscriptionStore: SubscriptionStore & Partial<InitializableStore>;
   deliveryLog: DeliveryLog & Partial<InitializableStore>;
@@ -66,6 +81,14 @@ export interface Services {
   /** Drop-in upstream-shaped reads (docs/spec.md §13). */
   dropIn: DropInApi;
 }
+
+/** The parts of notifications a caller may replace (tests: in-memory subscriptions, a virtual-clock queue...). */
+export type NotificationOverrides = Partial<
+  Pick<
+    NotificationDeps,
+    'subscriptions' | 'secrets' | 'deliveryLog' | 'queue' | 'send' | 'eventGrid' | 'lanes' | 'outbox'
+  >
+>;
 
 /** What a caller may replace; everything left out is built from the settings. */
 export interface ServiceOverrides {
@@ -89,6 +112,8 @@ export interface ServiceOverrides {
    * an in-memory reader). None: the global meter provider's meter, a no-op unless one is registered.
    */
   metrics?: Pick<MetricExport, 'meter' | 'flush'>;
+  /** Notification parts (docs/spec.md §12); the rest is built from the settings. */
+  notifications?: NotificationOverrides;
 }
 
 /** Builds the services from the settings; no I/O (the store's tables are created by `store.initialize()`). */
@@ -100,6 +125,37 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
   const telemetry = createTelemetry(overrides.metrics?.meter);
   const notifier = new LocalStatusNotifier();
+  const subscriptionStore =
+    overrides.notifications?.subscriptions ?? new TableSubscriptionStore({ tableClient: tables });
+  const deliveryLog =
+    overrides.notifications?.deliveryLog ?? new TableDeliveryLog({ tableClient: tables, clock });
+  const signingSecrets =
+    overrides.notifications?.secrets ??
+    new DerivedSigningSecrets({
+      keys,
+      secretName: config.notifications.signingSecretName,
+    });
+  // The notifications queue lives beside the polls queue: a caller that replaces the polls queue (tests,
+  // benchmarks) passes its own notifications queue too, or has none (transitions then wait in the outbox).
+  const notificationQueue: NotificationQueue | undefined =
+    overrides.notifications?.queue ??
+    (overrides.pollQueue
+      ? undefined
+      : new StorageNotificationQueue(queueClientFor(config, NOTIFICATION_QUEUE_NAME)));
+  const notifications = new NotificationService({
+    outbox: overrides.notifications?.outbox ?? new TableOutbox(tables('jobs')),
+    lanes: overrides.notifications?.lanes ?? new TableLaneStore(tables(LANES_TABLE)),
+    subscriptions: subscriptionStore,
+    secrets: signingSecrets,
+    deliveryLog,
+    queue: notificationQueue ?? NO_QUEUE,
+    send: overrides.notifications?.send ?? webhookSenderFor(config),
+    ...eventGridFor(config, overrides.notifications),
+    clock,
+    random: overrides.random ?? Math.random,
+    logger: overrides.logger ?? silentLogger,
+    telemetry,
+  });
   const statusWaits = new StatusWaits<PollHandle>({
     read: (id) => readStatusSnapshot(store, id),
     clock,
@@ -117,6 +173,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     telemetry,
     ...(overrides.handOff === false ? {} : { queue: pollQueue }),
     notifier,
+    ...(notificationQueue
+      ? { transitions: { stored: (jobId: string) => notifications.transitionStored(jobId) } }
+      : {}),
     settings: config,
   });
   const api = new JobsApi({
@@ -138,12 +197,6 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
         });
       }
     : (): Promise<void> => DONE;
-  const subscriptionStore = new TableSubscriptionStore({ tableClient: tables });
-  const deliveryLog = new TableDeliveryLog({ tableClient: tables, clock });
-  const signingSecrets = new DerivedSigningSecrets({
-    keys,
-    secretName: config.notifications.signingSecretName,
-  });
   const subscriptions = new SubscriptionsApi({
     store: subscriptionStore,
     deliveries: deliveryLog,
@@ -174,6 +227,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     pollQueue,
     flushMetrics,
     statusWaits,
+    notifications,
+    notificationQueue: notificationQueue ?? NO_QUEUE,
     subscriptionStore,
     deliveryLog,
     signingSecrets,
@@ -197,17 +252,41 @@ function tableClientFactoryFor(config: Config): TableClientFactory {
 }
 
 function pollQueueFor(config: Config, clock: Clock): StoragePollQueue {
+  return new StoragePollQueue({ client: queueClientFor(config), clock });
+}
+
+/** A queue on the polls queue's connection (`polls`, `notifications`: docs/spec.md §9). */
+function queueClientFor(config: Config, queueName?: string): QueueClient {
   const queue = config.pollQueue;
-  const client =
-    queue.kind === 'connectionString'
-      ? createPollQueueClient({ connectionString: queue.connectionString })
-      : createPollQueueClient({
-          queueServiceUri: queue.queueServiceUri,
-          credential: queue.managedIdentity
-            ? new ManagedIdentityCredential(queue.clientId ? { clientId: queue.clientId } : {})
-            : credentialFor(config),
-        });
-  return new StoragePollQueue({ client, clock });
+  const name = queueName ? { queueName } : {};
+  return queue.kind === 'connectionString'
+    ? createPollQueueClient({ connectionString: queue.connectionString, ...name })
+    : createPollQueueClient({
+        queueServiceUri: queue.queueServiceUri,
+        credential: queue.managedIdentity
+          ? new ManagedIdentityCredential(queue.clientId ? { clientId: queue.clientId } : {})
+          : credentialFor(config),
+        ...name,
+      });
+}
+
+/** Webhooks: 10 s per attempt, the connect-time address check, `ALLOWED_WEBHOOK_ORIGINS` exempt. */
+function webhookSenderFor(config: Config): SendWebhook {
+  return createWebhookSender({
+    timeoutMs: WEBHOOK_TIMEOUT_MS,
+    allowedOrigins: config.notifications.allowedWebhookOrigins,
+  });
+}
+
+function eventGridFor(
+  config: Config,
+  overrides: NotificationOverrides | undefined,
+): Pick<NotificationDeps, 'eventGrid'> {
+  if (overrides?.eventGrid) return { eventGrid: overrides.eventGrid };
+  const endpoint = config.notifications.eventGridTopicEndpoint;
+  return endpoint
+    ? { eventGrid: new EventGridPublisher({ endpoint, credential: credentialFor(config) }) }
+    : {};
 }
 
 function keyClientFor(config: Config, clock: Clock): KeyClient {
@@ -226,3 +305,8 @@ export function credentialFor(config: Config): TokenCredential {
   if (available) return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
 }
+
+/** A process without a notifications queue (a caller replaced the polls queue and passed none). */
+const NO_QUEUE: NotificationQueue = {
+  send: () => Promise.reject(new Error('No notifications queue in this process')),
+};

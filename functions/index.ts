@@ -11,6 +11,7 @@ import { getJobStatus } from './getJobStatus';
 import { getSubscription } from './getSubscription';
 import { health } from './health';
 import { listJobs } from './listJobs';
+import { notify } from './notify';
 import { listSubscriptionDeliveries } from './listSubscriptionDeliveries';
 import { listSubscriptions } from './listSubscriptions';
 import { openApi } from './openapi';
@@ -18,6 +19,7 @@ import { pollJob } from './pollJob';
 import { pollJobs } from './pollJobs';
 import { refreshJob } from './refreshJob';
 import { registerJob } from './registerJob';
+import { sweepNotifications } from './sweepNotifications';
 import { rotateSubscriptionSecret } from './rotateSubscriptionSecret';
 import { upstreamRead } from './upstreamRead';
 import type { FunctionDefinition } from './registry';
@@ -38,6 +40,8 @@ export const functionTable: readonly FunctionDefinition[] = [
   openApi,
   pollJobs,
   pollJob,
+  notify,
+  sweepNotifications,
   createSubscription,
   listSubscriptions,
   getSubscription,

@@ -42,5 +42,6 @@ async function loadAndBuild(config: Config): Promise<Services> {
   // The polls queue is created now if missing, without waiting: an unreachable queue must neither stop nor slow
   // the app (the first send waits for this creation, or tries again).
   void built.pollQueue.initialize?.().catch(() => undefined);
+  void built.notificationQueue.initialize?.().catch(() => undefined);
   return built;
 }

@@ -64,6 +64,9 @@ param eventGridTopicEndpoint string = ''
 @description('DROP_IN_FUNCTION_KEY_SECRET_NAME: the Key Vault secret whose value x-functions-key may carry on the drop-in routes /api/upstream/... (e.g. host--functionKey--default with AzureWebJobsSecretStorageType=keyvault). Empty: only the upstream keys authorize them.')
 param dropInFunctionKeySecretName string = ''
 
+@description('Create an Event Grid topic (CloudEvents 1.0) for the events and let the app publish to it (EventGrid Data Sender). Its endpoint becomes EVENT_GRID_TOPIC_ENDPOINT unless eventGridTopicEndpoint names another.')
+param createEventGridTopic bool = false
+
 @description('UPSTREAM_RATE_LIMITS: per-host budgets, e.g. myface.cognitiveservices.azure.com=20/min+30000/month. Empty: kind defaults (face.personGroup 20/min, face.largePersonGroup 20/min, face.largeFaceList 20/min, language.textAuthoring 100/min, language.conversationAuthoring 100/min, documentIntelligence.modelBuild 60/min, speech.customModel 100/min, openai.fineTuning 60/min, customVision.iteration 60/min).')
 param upstreamRateLimits string = ''
 
@@ -148,6 +151,19 @@ module monitoring './app/monitoring.bicep' = {
   }
 }
 
+module eventGridTopic './app/eventgrid.bicep' = if (createEventGridTopic) {
+  name: 'eventgrid'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridDomainsTopics}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// The created topic's endpoint, unless eventGridTopicEndpoint names another topic.
+var createdEventGridEndpoint = createEventGridTopic ? eventGridTopic!.outputs.endpoint : ''
+
 module rbac './app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -156,6 +172,7 @@ module rbac './app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
+    eventGridTopicName: createEventGridTopic ? eventGridTopic!.outputs.name : ''
     principalId: principalId
     principalType: principalType
   }
@@ -182,7 +199,7 @@ module api './app/function.bicep' = {
     allowedUpstreamHosts: allowedUpstreamHosts
     webhookSigningSecretName: webhookSigningSecretName
     allowedWebhookOrigins: allowedWebhookOrigins
-    eventGridTopicEndpoint: eventGridTopicEndpoint
+    eventGridTopicEndpoint: empty(eventGridTopicEndpoint) ? createdEventGridEndpoint : eventGridTopicEndpoint
     dropInFunctionKeySecretName: dropInFunctionKeySecretName
     upstreamRateLimits: upstreamRateLimits
     secretCacheTtlSeconds: secretCacheTtlSeconds

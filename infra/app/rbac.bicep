@@ -7,6 +7,9 @@ param applicationInsightsName string
 @description('Principal (object) id of the app\'s user-assigned identity.')
 param identityPrincipalId string
 
+@description('The Event Grid topic the app publishes events to (infra/app/eventgrid.bicep); empty: none.')
+param eventGridTopicName string = ''
+
 @description('Object id of the deploying user; empty: no grant.')
 param principalId string = ''
 
@@ -27,6 +30,8 @@ var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 // Monitoring Metrics Publisher: send telemetry to Application Insights with local auth disabled.
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+// EventGrid Data Sender: publish the events (docs/spec.md §12) to the optional topic, with the identity.
+var eventGridDataSender = 'd5a91429-5739-47e2-a06b-3470a27159e7'
 // Key Vault Secrets Officer: the deploying user adds and rotates subscription keys.
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
@@ -87,6 +92,20 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   name: guid(applicationInsights.id, identityPrincipalId, monitoringMetricsPublisher)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource topic 'Microsoft.EventGrid/topics@2022-06-15' existing = if (!empty(eventGridTopicName)) {
+  name: eventGridTopicName
+}
+
+resource appEventGridSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(eventGridTopicName)) {
+  scope: topic
+  name: guid(resourceGroup().id, eventGridTopicName, identityPrincipalId, eventGridDataSender)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', eventGridDataSender)
     principalId: identityPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -95,6 +95,8 @@ export class JobPoll {
     if (transition.stale) logger.warn('stale upstream status dropped', { jobId: job.id, kind: job.kind });
     const result = await store.applyState(handle, transition.state, transition.history);
     if (result.applied) this.deps.notifier?.stateStored(job.id);
+    // The transition's event was stored with it (outbox): hand it on now; a failed send is swept later.
+    if (result.applied && transition.history) await this.deps.transitions?.stored(job.id);
     const state: JobState = transition.state;
     const outcomeName = outcome.kind === 'status' ? 'ok' : outcome.failure.code;
     this.deps.telemetry?.polled({ kind: job.kind, resource, outcome: outcomeName });

@@ -18,6 +18,7 @@ import {
   SHARDS,
   shardOf,
 } from './keys';
+import { outboxAction } from './outbox';
 import { PollStateTable } from './pollStateTable';
 import { opts, statusCodeOf, type Signal, type TableClientFactory } from './tableClient';
 import type {
@@ -202,8 +203,12 @@ export class TableJobStore implements JobStore {
       actions.push(['create', entity(pk, newDueKey, props)]);
     }
     actions.push(['update', jobEntity, 'Replace', { etag }]);
-    if (history !== undefined)
-      actions.push(['create', entity(pk, historyRowKey(id, history.at), historyProps(history))]);
+    if (history !== undefined) {
+      const historyKey = historyRowKey(id, history.at);
+      actions.push(['create', entity(pk, historyKey, historyProps(history))]);
+      // Its event, in the same transaction (docs/spec.md §12): stored with the transition or not at all.
+      actions.push(outboxAction(job, current.job.state.status, history, historyKey));
+    }
 
     try {
       if (actions.length === 1) {

@@ -80,7 +80,7 @@ describe('registrations the Functions host sees', () => {
       expect(route.authLevel).toBe('function');
   });
 
-  it('registers the poll cycle as a timer on the POLL_SCHEDULE app setting', () => {
+  it('registers the poll cycle and the notifications sweep as timers on the POLL_SCHEDULE app setting', () => {
     // Act
     const { registrations, stderr, status } = captureRegistrations(validSettings);
 
@@ -89,6 +89,7 @@ describe('registrations the Functions host sees', () => {
     const timers = registrations.filter((r) => triggerOf(r).type === 'timerTrigger');
     expect(timers.map((r) => ({ name: r.name, schedule: triggerOf(r).schedule }))).toEqual([
       { name: 'pollJobs', schedule: '%POLL_SCHEDULE%' },
+      { name: 'sweepNotifications', schedule: '%POLL_SCHEDULE%' },
     ]);
   });
 

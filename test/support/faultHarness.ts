@@ -5,6 +5,7 @@
  * `VirtualClock` shared with the simulators, so statuses progress in simulated time and budgets are measured on
  * the simulators' own call records.
  */
+import { MemoryNotificationQueue } from '../../dev/memoryNotificationQueue';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -273,6 +274,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       logger,
       // Cycles hand jobs off only to a queue a test passes (the fault scenarios without one keep their window).
       handOff: overrides.pollQueue !== undefined,
+      // Transitions go to an in-memory notifications queue nobody reads (no untracked queue I/O on the clock).
+      notifications: { queue: new MemoryNotificationQueue(pollerClock) },
       ...overrides,
     });
   const newPoller = (overrides: ServiceOverrides = {}): Poller => newServices(overrides).poller;

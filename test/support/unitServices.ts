@@ -3,7 +3,7 @@
  * in-memory tables (dev/memoryTables.ts), a fixed key, a scripted upstream, and a virtual clock. No Azurite, no
  * network, no build.
  */
-import { buildServices, type Services } from '../../functions/buildServices';
+import { buildServices, type NotificationOverrides, type Services } from '../../functions/buildServices';
 import { MemoryPollQueue } from '../../dev/memoryPollQueue';
 import { memoryTables, type MemoryTables } from '../../dev/memoryTables';
 import { trackAll, VirtualClock } from '../../dev/virtualClock';
@@ -50,6 +50,8 @@ export function unitServices(
     clock?: VirtualClock;
     /** Wraps the store (e.g. to count its reads). */
     wrapStore?: (store: JobStore) => JobStore;
+    /** Notification parts (test/support/notificationHarness.ts). */
+    notifications?: NotificationOverrides;
   } = {},
 ): UnitServices {
   const clock = options.clock ?? new VirtualClock(T0);
@@ -76,6 +78,8 @@ export function unitServices(
     clock,
     random: () => 0.5,
     pollQueue: new MemoryPollQueue(clock),
+    tableClient: tables.factory,
+    ...(options.notifications ? { notifications: options.notifications } : {}),
   });
   return Object.assign(unit, { services });
 }

@@ -249,10 +249,13 @@ function evaluate(scope: Scope, expression: string): string {
   const expr = expression.trim();
   let m: RegExpExecArray | null;
   if ((m = /^'([^'$]*)'$/.exec(expr))) return m[1]!;
-  if (/^-?\d+$/.test(expr)) return expr;
+  if (/^-?\d+$/.test(expr) || expr === 'true' || expr === 'false') return expr;
   if ((m = /^string\((.+)\)$/.exec(expr))) return evaluate(scope, m[1]!);
   if ((m = /^empty\((\w+)\)\s*\?\s*(\w+)\s*:\s*(\w+)$/.exec(expr))) {
     return evaluate(scope, evaluate(scope, m[1]!) === '' ? m[2]! : m[3]!);
+  }
+  if ((m = /^(\w+)\s*\?\s*(\S+)\s*:\s*(\S+)$/.exec(expr))) {
+    return evaluate(scope, evaluate(scope, m[1]!) === 'true' ? m[2]! : m[3]!);
   }
   if (/^\w+$/.test(expr)) {
     const passed = scope.caller?.args.get(expr);
@@ -607,6 +610,7 @@ describe('resources', () => {
       ['Storage Table Data Contributor', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'],
       ['Key Vault Secrets User', '4633458b-17de-408a-b874-0445c86b69e6'],
       ['Monitoring Metrics Publisher', '3913510d-42f4-4e42-8a64-420c390055eb'],
+      ['EventGrid Data Sender', 'd5a91429-5739-47e2-a06b-3470a27159e7'],
     ];
     const src = bicep('infra/app/rbac.bicep');
     const lines = src.text.split('\n');
@@ -646,6 +650,35 @@ describe('resources', () => {
     expect(assignments.some((a) => valueAt(src, a.open, 'properties', 'principalId') === 'principalId')).toBe(
       true,
     );
+  });
+});
+
+describe('Event Grid in infra (docs/spec.md §12)', () => {
+  it('creates an optional CloudEvents topic with local auth off, grants the app EventGrid Data Sender on it and wires its endpoint', () => {
+    // Prepare
+    const topic = bicep('infra/app/eventgrid.bicep');
+    const rbac = bicep('infra/app/rbac.bicep');
+
+    // Assess: the topic takes CloudEvents 1.0 and only Entra ID tokens.
+    expect(topic.text).toContain("inputSchema: 'CloudEventSchemaV1_0'");
+    expect(topic.text).toContain('disableLocalAuth: true');
+    // Created only when asked; its endpoint becomes EVENT_GRID_TOPIC_ENDPOINT unless one is given.
+    expect(main.text).toMatch(/param createEventGridTopic bool = false/);
+    expect(main.text).toMatch(
+      /module eventGridTopic '\.\/app\/eventgrid\.bicep' = if \(createEventGridTopic\)/,
+    );
+    expect(main.text).toMatch(
+      /eventGridTopicEndpoint: empty\(eventGridTopicEndpoint\) \? createdEventGridEndpoint/,
+    );
+    expect(main.text).toMatch(
+      /var createdEventGridEndpoint = createEventGridTopic \? eventGridTopic!\.outputs\.endpoint : ''/,
+    );
+    // The role is scoped on the topic, not the resource group.
+    const sender = resources(rbac, 'Microsoft.Authorization/roleAssignments@').find((a) =>
+      /eventGridDataSender/.test(valueAt(rbac, a.open, 'properties', 'roleDefinitionId')),
+    );
+    expect(sender).toBeDefined();
+    expect(valueAt(rbac, sender!.open, 'scope')).toBe('topic');
   });
 });
 
