@@ -4,7 +4,7 @@ import { getConfig, getServices } from './services';
 
 /**
  * The `notifications` queue (docs/spec.md §12): a `transition` message fans a job's stored transitions out to the
- * matching subscriptions (and Event Grid); a `delivery` message delivers one subscription's events of one job, in
+ * matching subscriptions (and Event Grid) and makes their first attempts; a `delivery` message (a retry) delivers one subscription's events of one job, in
  * order, with retries. A fault that should be retried throws (five failures → `notifications-poison`).
  */
 export const notify = queueFunction('notify', {

@@ -76,19 +76,23 @@ export class NotificationService {
 
   /**
    * Hands on the job's stored transitions, oldest first: Event Grid, then one lane row per matching subscription
-   * (a second fan-out adds nothing), then a delivery message per lane; the outbox row goes last.
+   * (a second fan-out adds nothing). Then every touched lane is delivered right here, all at once, as a `delivery`
+   * message would deliver it (same claim, same order; retries by delayed messages): one queue hop less per
+   * delivery, and a slow receiver holds only its own lane. The outbox rows go last, so a fan-out that dies on the
+   * way is handed on again and finds its lanes (done rows deliver nothing twice).
    */
   async fanOut(jobId: string): Promise<void> {
-    const { outbox, lanes, subscriptions, deliveryLog, queue, eventGrid } = this.deps;
-    for (const entry of await outbox.listForJob(jobId)) {
+    const { outbox, lanes, subscriptions, deliveryLog, eventGrid } = this.deps;
+    const entries = await outbox.listForJob(jobId);
+    const touched = new Map<string, Subscription>();
+    for (const entry of entries) {
       const events = eventsFor(entry);
       await eventGrid?.publish(events);
-      const touched = new Set<string>();
       for (const event of events) {
         const matching = await subscriptions.listMatching({ type: event.type, kind: event.data.kind, jobId });
         await Promise.all(
           matching.map(async (sub) => {
-            touched.add(sub.id);
+            touched.set(sub.id, sub);
             if (await lanes.add(sub.id, event)) {
               await deliveryLog.upsert({
                 subscriptionId: sub.id,
@@ -102,16 +106,23 @@ export class NotificationService {
           }),
         );
       }
-      await Promise.all(
-        [...touched].map((subscriptionId) => queue.send({ v: 1, type: 'delivery', subscriptionId, jobId })),
-      );
-      await outbox.remove(entry);
     }
+    // Every lane is tried even when one fails (a Table fault); the message is then retried as a whole.
+    const outcomes = await Promise.allSettled(
+      [...touched.values()].map((sub) => this.deliverLane(sub.id, jobId, sub)),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const entry of entries) await outbox.remove(entry);
   }
 
-  /** Delivers the lane's events in order until one must wait (a retry) or none is left. */
-  async deliverLane(subscriptionId: string, jobId: string): Promise<void> {
+  /**
+   * Delivers the lane's events in order until one must wait (a retry) or none is left. `known` is the
+   * subscription as the fan-out just read it (saves one read for the lane's first event).
+   */
+  async deliverLane(subscriptionId: string, jobId: string, known?: Subscription): Promise<void> {
     const { lanes, subscriptions, clock } = this.deps;
+    let fresh = known;
     for (;;) {
       const rows = await lanes.list(subscriptionId, jobId);
       const now = clock.now();
@@ -121,7 +132,8 @@ export class NotificationService {
       }
       const head = rows.find((r) => r.status === 'pending');
       if (!head) return;
-      const sub = await subscriptions.get(subscriptionId);
+      const sub = fresh ?? (await subscriptions.get(subscriptionId));
+      fresh = undefined;
       if (!sub || sub.disabled) {
         await this.finish(head, 'failed', undefined, sub ? 'subscription disabled' : 'subscription deleted');
         continue;

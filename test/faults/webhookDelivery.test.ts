@@ -50,6 +50,27 @@ describe('webhook delivery on the virtual clock', () => {
     ]);
   });
 
+  it('delivers a transition within its fan-out, one queue hop after the poll, to every subscription', async () => {
+    // Prepare: two receivers' subscriptions.
+    h = await notificationHarness();
+    h.subscriptions.add({ id: 'sub-a', url: `${h.receiver.origin}/hook/a` });
+    h.subscriptions.add({ id: 'sub-b', url: `${h.receiver.origin}/hook/b` });
+    await h.register('g-1');
+    faceRun(h, T0 + 90_000);
+
+    // Act
+    await h.cycle();
+
+    // Assess: the only message was the transition's; both lanes were delivered by its fan-out.
+    expect(h.queue.sent.map((s) => s.message.type)).toEqual(['transition']);
+    expect(
+      h.receiver
+        .delivered()
+        .map((w) => w.path)
+        .sort(),
+    ).toEqual(['/hook/a', '/hook/b']);
+  });
+
   it('keeps delivering to a receiver down for hours, then delivers everything once, in order, when it is back', async () => {
     // Prepare: the receiver drops every connection for 5 hours.
     h = await notificationHarness();
