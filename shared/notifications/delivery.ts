@@ -51,6 +51,9 @@ export const SWEEP_GRACE_MS = 60_000;
  * deliveries with retries. Every step is idempotent (queues deliver at least once) and keyed by the event id.
  */
 export class NotificationService {
+  /** The fan-out's `pending` log writes still running, by `{subscription}|{event}`: an outcome waits for its own. */
+  private readonly pendingLogs = new Map<string, Promise<unknown>>();
+
   constructor(private readonly deps: NotificationDeps) {}
 
   withLogger(logger: Logger): NotificationService {
@@ -85,16 +88,24 @@ export class NotificationService {
     const { outbox, lanes, subscriptions, deliveryLog, eventGrid } = this.deps;
     const entries = await outbox.listForJob(jobId);
     const touched = new Map<string, Subscription>();
-    for (const entry of entries) {
-      const events = eventsFor(entry);
-      await eventGrid?.publish(events);
-      for (const event of events) {
-        const matching = await subscriptions.listMatching({ type: event.type, kind: event.data.kind, jobId });
-        await Promise.all(
-          matching.map(async (sub) => {
-            touched.set(sub.id, sub);
-            if (await lanes.add(sub.id, event)) {
-              await deliveryLog.upsert({
+    // The `pending` records are written while the first attempts go (an attempt's outcome waits for its own).
+    const logged: Promise<unknown>[] = [];
+    const keys: string[] = [];
+    try {
+      for (const entry of entries) {
+        const events = eventsFor(entry);
+        await eventGrid?.publish(events);
+        for (const event of events) {
+          const matching = await subscriptions.listMatching({
+            type: event.type,
+            kind: event.data.kind,
+            jobId,
+          });
+          await Promise.all(
+            matching.map(async (sub) => {
+              touched.set(sub.id, sub);
+              if (!(await lanes.add(sub.id, event))) return;
+              const write = deliveryLog.upsert({
                 subscriptionId: sub.id,
                 eventId: event.id,
                 type: event.type,
@@ -102,17 +113,27 @@ export class NotificationService {
                 status: 'pending',
                 attempts: 0,
               });
-            }
-          }),
-        );
+              const key = `${sub.id}|${event.id}`;
+              this.pendingLogs.set(
+                key,
+                write.catch(() => undefined),
+              );
+              logged.push(write);
+              keys.push(key);
+            }),
+          );
+        }
       }
+      // Every lane is tried even when one fails (a Table fault); the message is then retried as a whole.
+      const outcomes = await Promise.allSettled([
+        ...logged,
+        ...[...touched.values()].map((sub) => this.deliverLane(sub.id, jobId, sub)),
+      ]);
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      for (const key of keys) this.pendingLogs.delete(key);
     }
-    // Every lane is tried even when one fails (a Table fault); the message is then retried as a whole.
-    const outcomes = await Promise.allSettled(
-      [...touched.values()].map((sub) => this.deliverLane(sub.id, jobId, sub)),
-    );
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) throw failed.reason;
     for (const entry of entries) await outbox.remove(entry);
   }
 
@@ -250,6 +271,7 @@ export class NotificationService {
     status: 'pending' | 'delivered' | 'failed',
     httpStatus?: number,
   ): Promise<void> {
+    await this.pendingLogs.get(`${row.subscriptionId}|${row.event.id}`);
     await this.deps.deliveryLog.upsert({
       subscriptionId: row.subscriptionId,
       eventId: row.event.id,
