@@ -2,7 +2,7 @@
  * Benchmark worker: the local Functions host (dev/host.ts) serving the function table, in its own process like
  * the real host, with the settings it is given (no stand-in is started: every setting is present). It serves HTTP
  * only, as the Node worker does on Azure: there the queue listener and the timers run in the Functions host
- * process, not in the worker (here a queue poll every second would land in the measured rounds).
+ * process, not in the worker (here a queue poll twice a second would land in the measured rounds).
  * Commands: `cpu` → the process's CPU time (µs) so far.
  */
 import { serviceMain } from './common';

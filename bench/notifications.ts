@@ -2,8 +2,8 @@
  * Benchmark 8 — notifications: transition-to-delivery latency and deliveries per second on the local stack. Jobs on
  * Azurite (tables and queues) each store one transition through the job store (the outbox row in the same
  * transaction) and hand it to the `notifications` queue as the poller does; the local host's queue trigger
- * (dev/queueTriggers.ts, host.json settings) runs the fan-out and the deliveries; a real local receiver answers
- * 204. Once with one subscription, once with 100 subscriptions (every transition fans out to all of them). The
+ * (dev/queueTriggers.ts, host.json settings), idle at its longest polling interval when the transitions come, runs
+ * the fan-out, which makes the first attempts; a real local receiver answers 204. Once with one subscription, once with 100 subscriptions (every transition fans out to all of them). The
  * baseline is the same signed webhook sent directly (no store, no queue) in the same run.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,16 @@ import { benchServices, fixedKey } from './fixtures';
 const BENCH = '8 notifications';
 const ROOT_KEY = 'bench-webhook-signing-root-0123456789';
 
+/**
+ * Latency targets (ms) that hold on a busy 2-core machine (docs/performance.md): one polled queue hop (at most
+ * `maxPollingInterval` + 20 % jitter, host.json) plus the fan-out's Table calls and the attempt itself; with 100
+ * subscriptions, 100 lanes' Table calls per transition on one Azurite process.
+ */
+const TARGETS_MS = {
+  1: { p50: 4_000, p99: 5_000 },
+  100: { p50: 10_000, p99: 15_000 },
+} as const;
+
 export async function benchNotifications(options: BenchOptions): Promise<Figure[]> {
   const azurite = await startAzurite();
   try {
@@ -32,6 +42,7 @@ export async function benchNotifications(options: BenchOptions): Promise<Figure[
       const transitions = subscriptions === 1 ? (options.quick ? 30 : 100) : options.quick ? 3 : 10;
       const run = await measure(azurite.connectionString, subscriptions, transitions, options);
       const label = subscriptions === 1 ? 'one subscription' : `${subscriptions} subscriptions`;
+      const targets = TARGETS_MS[subscriptions as keyof typeof TARGETS_MS];
       figures.push(
         figure({
           benchmark: BENCH,
@@ -39,13 +50,15 @@ export async function benchNotifications(options: BenchOptions): Promise<Figure[
           measured: run.p50,
           unit: 'ms',
           baseline: { value: baseline.p50, label: 'direct signed POST p50' },
-          note: `${run.deliveries} deliveries of ${transitions} transitions; p99 ${run.p99.toFixed(0)} ms; queue polled at most every 1 s (host.json)`,
+          target: { on: 'value', op: '<=', limit: targets.p50 },
+          note: `${run.deliveries} deliveries of ${transitions} transitions; p99 ${run.p99.toFixed(0)} ms; one polled queue hop (host.json maxPollingInterval), first attempt made by the fan-out`,
         }),
         figure({
           benchmark: BENCH,
           name: `${label}: transition-to-delivery latency p99`,
           measured: run.p99,
           unit: 'ms',
+          target: { on: 'value', op: '<=', limit: targets.p99 },
         }),
         figure({
           benchmark: BENCH,
@@ -157,6 +170,9 @@ async function measure(
       new InvocationContext({ functionName: name, triggerMetadata, logHandler: () => undefined }),
   });
   try {
+    // Transitions find the listener idle, polling at its longest interval (host.json), as in steady state.
+    await services.notificationQueue.initialize?.();
+    await new Promise((r) => setTimeout(r, 3_000));
     const storedAt = new Map<string, number>();
     const started = Date.now();
     // One transition every 20 ms: running for each job, as a poll stores it (outbox row in the same transaction).
