@@ -12,6 +12,7 @@ import { benchFreshness } from './freshness';
 import { benchLongPoll } from './longPoll';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
+import { benchScaleOut } from './scaleOut';
 import { benchStartup } from './startup';
 import { benchUpstreamSaved } from './upstreamSaved';
 
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '5', title: 'growth', run: benchGrowth },
   { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
   { id: '7', title: 'long-poll Table reads', run: benchLongPoll },
+  { id: '8', title: 'scale-out, real processes, real time', run: benchScaleOut },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string> } {
