@@ -5,7 +5,10 @@ import { loadHostQueuesExtension, startQueueTriggers } from '../../dev/queueTrig
 import type { Poller, QueuedOutcome } from '../../shared/poller/poller';
 import { createPollQueueClient, StoragePollQueue } from '../../shared/queue/storagePollQueue';
 import type { PollMessage, PollQueue } from '../../shared/queue/types';
-import type { Clock } from '../../shared/clock';
+import { systemClock, type Clock } from '../../shared/clock';
+import type { Job } from '../../shared/model';
+import type { RateBudget } from '../../shared/upstream/types';
+import { MINUTE, SECRET, startHarness, type Harness, type JobSpec } from './faultHarness';
 
 /** A Storage `polls` queue of its own on Azurite (a fresh name), recording every message sent to it. */
 export function freshPollQueue(
@@ -81,5 +84,65 @@ export function startQueueWorkers(
   return {
     outcomes,
     stop: async () => void (await Promise.all(listeners.map((l) => l.stop()))),
+  };
+}
+
+/** A real-time harness with running Face groups, a fresh Storage `polls` queue and N queue workers on it. */
+export interface RealTimeHandOff {
+  h: Harness;
+  jobs: Job[];
+  sent: PollMessage[];
+  workers: QueueWorkers;
+  /** Another instance (a host or a worker): the harness's poller, handing off to the queue. */
+  instance(): Poller;
+  stop(): Promise<void>;
+}
+
+/**
+ * `jobs` Face groups training for an hour on one simulator with `budget`, registered and due; cycles of 6 s with
+ * 2 s upstream calls (a 3.4 s call window); the key already read (as after a first cycle); `workers` listeners.
+ */
+export async function startRealTimeHandOff(options: {
+  connectionString: string;
+  budget: RateBudget;
+  jobs: number;
+  prefix: string;
+  workers: number;
+}): Promise<RealTimeHandOff> {
+  const h = await startHarness({
+    connectionString: options.connectionString,
+    simulators: 1,
+    realTime: true,
+    budget: options.budget,
+    settings: { cycleDeadlineMs: 6_000, upstreamTimeoutMs: 2_000 },
+  });
+  const now = Date.now();
+  const specs: JobSpec[] = [];
+  for (let i = 0; i < options.jobs; i++) {
+    h.sims[0]!.addFaceGroup(`${options.prefix}-${i}`, {
+      createdAt: new Date(now - MINUTE),
+      trainings: [{ startAt: new Date(now - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
+    });
+    specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `${options.prefix}-${i}` });
+  }
+  const jobs = await h.register(specs);
+  await h.keys.getKey(SECRET);
+  const pollQueue = freshPollQueue(options.connectionString, systemClock);
+  const instance = (): Poller => h.newPoller({ pollQueue: pollQueue.queue });
+  const workers = startQueueWorkers(
+    options.connectionString,
+    pollQueue.queueName,
+    Array.from({ length: options.workers }, instance),
+  );
+  return {
+    h,
+    jobs,
+    sent: pollQueue.sent,
+    workers,
+    instance,
+    stop: async () => {
+      await workers.stop();
+      await h.stop();
+    },
   };
 }
