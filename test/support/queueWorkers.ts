@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationContext } from '@azure/functions';
 import type { FunctionDefinition } from '../../functions/registry';
 import { loadHostQueuesExtension, startQueueTriggers } from '../../dev/queueTriggers';
-import type { Poller, QueuedOutcome } from '../../shared/poller/poller';
+import type { CycleReport, Poller, QueuedOutcome } from '../../shared/poller/poller';
 import { createPollQueueClient, StoragePollQueue } from '../../shared/queue/storagePollQueue';
 import type { PollMessage, PollQueue } from '../../shared/queue/types';
 import { systemClock, type Clock } from '../../shared/clock';
@@ -95,6 +96,11 @@ export interface RealTimeHandOff {
   workers: QueueWorkers;
   /** Another instance (a host or a worker): the harness's poller, handing off to the queue. */
   instance(): Poller;
+  /**
+   * Waits until every message sent was handled; when a job is still uncalled (a late worker leaves its job, on a
+   * busy machine), until the claims have expired; then runs the next cycle and returns its report.
+   */
+  nextCycle(): Promise<CycleReport>;
   stop(): Promise<void>;
 }
 
@@ -140,6 +146,16 @@ export async function startRealTimeHandOff(options: {
     sent: pollQueue.sent,
     workers,
     instance,
+    nextCycle: async () => {
+      const deadline = Date.now() + 75_000;
+      while (workers.outcomes.length < pollQueue.sent.length && Date.now() < deadline) await sleep(200);
+      if (new Set(h.sims[0]!.calls.map((c) => c.path)).size < options.jobs) {
+        const lastSlot = Math.max(...pollQueue.sent.map((m) => Date.parse(m.slotAt)));
+        // A claim holds until its slot + the upstream timeout (2 s), the write margin (0.6 s) and 10 s of delay.
+        await sleep(Math.max(0, lastSlot + 2_000 + 600 + 10_000 + 500 - Date.now()));
+      }
+      return instance().runCycle();
+    },
     stop: async () => {
       await workers.stop();
       await h.stop();
