@@ -78,12 +78,16 @@ export interface LoadResult {
   cpuUs: number;
   /** What `measure` returned (e.g. another process's CPU time) over the recorded phase. */
   extra: number;
+  /** The message of the first failed request, if any failed. */
+  firstError?: string;
 }
 
 /**
  * Closed-loop load: `concurrency` workers call `op` back to back. Only requests that complete inside the recorded
- * window (`durationMs`, after `warmupMs` of the same load) count, so neither the ramp-up nor the drain at the end
- * skews throughput. `op(i)` gets a running counter (to spread requests over keys).
+ * window (after `warmupMs` of the same load) count, so neither the ramp-up nor the drain at the end skews
+ * throughput. The window lasts `durationMs`, and longer until `minSamples` requests completed in it (at most
+ * `maxMs`): on a busy machine a fixed window can hold too few requests for a p99. `op(i)` gets a running counter
+ * (to spread requests over keys).
  */
 export async function runLoad(
   op: (i: number) => Promise<unknown>,
@@ -91,16 +95,33 @@ export async function runLoad(
     concurrency: number;
     durationMs: number;
     warmupMs: number;
+    /** Keep recording past `durationMs` until this many requests completed in the window. */
+    minSamples?: number;
+    /** The longest the window may last to reach `minSamples` (default 10 × `durationMs`). */
+    maxMs?: number;
     /** Read at the start and at the end of the recorded window; `extra` is the difference. */
     measure?: () => Promise<number>;
   },
 ): Promise<LoadResult> {
   let counter = 0;
   let errors = 0;
+  let firstError: string | undefined;
   const samples: number[] = [];
   const started = performance.now();
   const windowStart = started + options.warmupMs;
-  const windowEnd = windowStart + options.durationMs;
+  const minEnd = windowStart + options.durationMs;
+  const maxEnd = windowStart + Math.max(options.durationMs, options.maxMs ?? 10 * options.durationMs);
+  const minSamples = options.minSamples ?? 0;
+  let windowEnd = Infinity;
+  let closeWindow: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (closeWindow = resolve));
+  /** Closes the window at `now` once it is long enough and holds enough samples (or reached its longest). */
+  const maybeClose = (now: number): void => {
+    if (windowEnd !== Infinity || now < minEnd) return;
+    if (samples.length < minSamples && now < maxEnd) return;
+    windowEnd = now;
+    closeWindow();
+  };
   let extraBefore = 0;
   let cpuBefore: NodeJS.CpuUsage | undefined;
   const opening = (async () => {
@@ -111,37 +132,46 @@ export async function runLoad(
   let cpu: NodeJS.CpuUsage | undefined;
   let extraAfter = 0;
   const closing = (async () => {
-    await sleep(Math.max(0, windowEnd - performance.now()));
+    // The window closes on a completion; this timer closes it when none completes (a stalled run).
+    const timer = setTimeout(() => maybeClose(Math.max(performance.now(), minEnd)), maxEnd - started);
+    await closed;
+    clearTimeout(timer);
     cpu = process.cpuUsage(cpuBefore);
     extraAfter = (await options.measure?.()) ?? 0;
   })();
   const worker = async (): Promise<void> => {
-    while (performance.now() < windowEnd) {
+    while (windowEnd === Infinity) {
       const t0 = performance.now();
-      let failed = false;
+      let failed: unknown;
       try {
         await op(counter++);
-      } catch {
-        failed = true;
+      } catch (error) {
+        failed = error ?? new Error('failed');
       }
       const t1 = performance.now();
       if (t1 >= windowStart && t1 <= windowEnd) {
-        if (failed) errors++;
+        if (failed !== undefined) {
+          errors++;
+          firstError ??= failed instanceof Error ? failed.message : 'failed';
+        }
         samples.push(t1 - t0);
+        maybeClose(t1);
       }
     }
   };
   await Promise.all([opening, closing, ...Array.from({ length: options.concurrency }, worker)]);
   const latencies = Float64Array.from(samples).sort();
   const usage = cpu ?? { user: 0, system: 0 };
+  const elapsedMs = windowEnd - windowStart;
   return {
     latencies,
     requests: samples.length,
     errors,
-    elapsedMs: options.durationMs,
-    throughput: (samples.length / options.durationMs) * 1000,
+    elapsedMs,
+    throughput: (samples.length / elapsedMs) * 1000,
     cpuUs: usage.user + usage.system,
     extra: extraAfter - extraBefore,
+    ...(firstError !== undefined ? { firstError } : {}),
   };
 }
 
@@ -165,6 +195,9 @@ export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
     throughput: (requests / elapsedMs) * 1000,
     cpuUs: runs.reduce((n, r) => n + r.cpuUs, 0),
     extra: runs.reduce((n, r) => n + r.extra, 0),
+    ...(runs.some((r) => r.firstError !== undefined)
+      ? { firstError: runs.find((r) => r.firstError !== undefined)!.firstError! }
+      : {}),
   };
 }
 

@@ -10,11 +10,11 @@
  * clock: every call's arrival is recorded at its virtual instant, so the budget figures are exact.
  */
 import { MemoryPollQueue } from '../dev/memoryPollQueue';
-import { memoryTables } from '../dev/memoryTables';
+import { memoryTables, type MemoryTables } from '../dev/memoryTables';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../dev/upstreamSimulator';
 import { trackAll, VirtualClock } from '../dev/virtualClock';
 import type { CycleReport } from '../shared/poller/poller';
-import { TableJobStore } from '../shared/store/tableJobStore';
+import { TableJobStore, type TableClientFactory } from '../shared/store/tableJobStore';
 import { fetchUpstream } from '../shared/upstream/http';
 import { figure, percentile, seedJobs, type BenchOptions, type Figure } from './common';
 import { addTrainingJobs, benchServices, fixedKey } from './fixtures';
@@ -36,7 +36,8 @@ export async function benchFreshness(options: BenchOptions): Promise<Figure[]> {
   const start = Math.floor(Date.now() / MINUTE) * MINUTE;
   const clock = new VirtualClock(start, { advance: 'manual' });
   const tables = memoryTables();
-  const store = trackAll(new TableJobStore({ tableClient: tables.factory }), clock);
+  const counted = countByKind(tables);
+  const store = trackAll(new TableJobStore({ tableClient: counted.factory }), clock);
   await store.initialize();
   const sims: UpstreamSimulator[] = [];
   try {
@@ -81,7 +82,10 @@ export async function benchFreshness(options: BenchOptions): Promise<Figure[]> {
     let running: Promise<void> | undefined;
     for (let minute = 0; minute < minutes; minute++) {
       await clock.runUntil(start + minute * MINUTE);
-      if (minute === warmupMinutes) requestsAtSteady = tables.requests();
+      if (minute === warmupMinutes) {
+        requestsAtSteady = tables.requests();
+        counted.reset();
+      }
       if (running !== undefined) {
         log(`    minute ${minute}: the previous cycle is still running; this one is skipped`);
         continue;
@@ -172,13 +176,84 @@ export async function benchFreshness(options: BenchOptions): Promise<Figure[]> {
           `${requests} Table requests for ${steadyCalls} polls in minutes ${warmupMinutes}-${minutes}; whole run: ` +
           `${reports.length} cycles polled ${polledByCycles}, handed off ${handedOff}, queue outcomes ` +
           `${summarize(queue.outcomes.map((o) => String(o.outcome)))}, poisoned ${queue.poison.length}, ` +
-          `errors ${reports.reduce((n, r) => n + r.errors, 0)}`,
+          `errors ${reports.reduce((n, r) => n + r.errors, 0)}; by kind: ${counted.breakdown()}`,
       }),
     );
     return figures;
   } finally {
     for (const sim of sims) await sim.stop().catch(() => undefined);
   }
+}
+
+/**
+ * Counts the Table requests by kind (which table, which operation, which partition), so the figure can be
+ * broken down. The in-memory tables count a request synchronously when it is made (a query: when its page is
+ * read), so the difference of the counter around each call is that call's requests.
+ */
+function countByKind(tables: MemoryTables): {
+  factory: TableClientFactory;
+  reset(): void;
+  breakdown(): string;
+} {
+  const counts = new Map<string, number>();
+  const add = (kind: string, n: number): void => {
+    if (n > 0) counts.set(kind, (counts.get(kind) ?? 0) + n);
+  };
+  const counting = <T>(kind: string, run: () => T): T => {
+    const before = tables.requests();
+    const result = run();
+    add(kind, tables.requests() - before);
+    if (result instanceof Promise)
+      result.catch((e: unknown) =>
+        add(`${kind} (failed ${String((e as { statusCode?: number }).statusCode)})`, 1),
+      );
+    return result;
+  };
+  const factory: TableClientFactory = (name) => {
+    const client = tables.factory(name);
+    return new Proxy(client, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        const method = String(property);
+        return (...args: unknown[]): unknown => {
+          const first = args[0] as { partitionKey?: string } | string | undefined;
+          const pk = typeof first === 'string' ? first : (first?.partitionKey ?? '');
+          const where = name === 'pollstate' ? (pk.startsWith('s') ? 'pollstate' : `pollstate ${pk}`) : name;
+          if (method !== 'listEntities')
+            return counting(`${where} ${method}`, () =>
+              (value as (...a: unknown[]) => unknown).apply(target, args),
+            );
+          const listed = (
+            value as (...a: unknown[]) => { byPage(o?: unknown): AsyncIterableIterator<unknown[]> }
+          ).apply(target, args);
+          const byPage = (o?: unknown): AsyncIterableIterator<unknown[]> => {
+            const pages = listed.byPage(o);
+            const wrapped: AsyncIterableIterator<unknown[]> = {
+              next: () => counting(`${name} query`, () => pages.next()),
+              [Symbol.asyncIterator]: () => wrapped,
+            };
+            return wrapped;
+          };
+          return {
+            byPage,
+            [Symbol.asyncIterator]: async function* () {
+              for await (const page of byPage()) yield* page;
+            },
+          };
+        };
+      },
+    });
+  };
+  return {
+    factory,
+    reset: () => counts.clear(),
+    breakdown: () =>
+      [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([kind, n]) => `${kind} ${n}`)
+        .join(', '),
+  };
 }
 
 function summarize(values: readonly string[]): string {

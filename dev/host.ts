@@ -163,6 +163,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
+      // As the Azure front end does: the caller's address appended to X-Forwarded-For (drop-in attempt limits).
+      const remote = req.socket.remoteAddress;
+      if (remote !== undefined) {
+        const forwarded = headers['x-forwarded-for'];
+        headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${remote}` : remote;
+      }
       const request = new HttpRequest({
         method,
         url: url.toString(),
@@ -171,12 +177,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         params,
         ...(body.length > 0 ? { body: { string: body.toString('utf8') } } : {}),
       });
-      // A client that goes away aborts the request's signal (a long-poll stops waiting).
-      const gone = new AbortController();
-      res.once('close', () => {
-        if (!res.writableEnded) gone.abort(new Error('The client closed the connection.'));
-      });
-      setRequestAbortSignal(request, gone.signal);
+      // A client that goes away aborts the request's signal (a long-poll stops waiting); built only when asked.
+      setRequestAbortSignal(request, onceClientGone(res));
       const response = await definition.handler(request, context(definition.name));
       return send(res, response, method === 'HEAD');
     }
@@ -259,8 +261,17 @@ function compileRoute(route: string): (path: string) => Record<string, string> |
     const param = /^\{(\w+)\}$/.exec(r);
     return param ? { param: param[1]! } : { literal: r.toLowerCase() };
   });
+  // A last `{*name}` takes the rest of the path (at least one character), as the Functions host routes it.
+  const rest = /^\{\*(\w+)\}$/.exec(route.split('/').pop() ?? '')?.[1];
+  if (rest !== undefined) parts.pop();
   return (path) => {
-    const pathParts = path.split('/');
+    let pathParts = path.split('/');
+    let tail: string | undefined;
+    if (rest !== undefined) {
+      tail = pathParts.slice(parts.length).join('/');
+      if (tail === '') return undefined;
+      pathParts = pathParts.slice(0, parts.length);
+    }
     if (parts.length !== pathParts.length) return undefined;
     const params: Record<string, string> = {};
     for (let i = 0; i < parts.length; i++) {
@@ -277,11 +288,31 @@ function compileRoute(route: string): (path: string) => Record<string, string> |
         return undefined;
       }
     }
+    if (rest !== undefined && tail !== undefined) params[rest] = tail;
     return params;
   };
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A maker of the signal that fires when the client closes the connection before the answer is written: the
+ * AbortController and its listener exist only once a handler asks (one per request at most).
+ */
+function onceClientGone(res: http.ServerResponse): () => AbortSignal {
+  let signal: AbortSignal | undefined;
+  return () => {
+    if (signal) return signal;
+    const reason = (): Error => new Error('The client closed the connection.');
+    // Gone already (the handler asked after an await): abort at once, as the listener would have.
+    if (res.destroyed && !res.writableEnded) return (signal = AbortSignal.abort(reason()));
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableEnded) gone.abort(reason());
+    });
+    return (signal = gone.signal);
+  };
+}
 
 /** Whether the request announces a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
 function hasBody(req: http.IncomingMessage): boolean {

@@ -1,4 +1,5 @@
 import type { Clock } from '../shared/clock';
+import { QueueUnavailableError } from '../shared/errors';
 import type { PollMessage, PollQueue } from '../shared/queue/types';
 
 export type QueueHandler = (
@@ -12,13 +13,16 @@ const MAX_DEQUEUE_COUNT = 5;
 /**
  * An in-memory `polls` queue on a clock (tests and benchmarks), delivering as the Functions host does: a message is invisible until its
  * `slotAt`, is delivered (as the parsed JSON the host passes) to the handler, delivered again when the handler
- * throws, and moved to `poison` after five failures. `unreachable` makes `send` fail as a refused connection does.
+ * throws, and moved to `poison` after five failures. `unreachable` makes `send` fail as a refused connection does;
+ * `answerLostFor` makes it store a message and then fail, as a send whose answer was lost does.
  */
 export class MemoryPollQueue implements PollQueue {
   readonly sent: PollMessage[] = [];
   readonly poison: PollMessage[] = [];
   readonly outcomes: { message: PollMessage; dequeueCount: number; outcome: unknown }[] = [];
   unreachable = false;
+  /** Messages for these jobs are stored (and delivered), then the send fails as a lost answer does. */
+  readonly answerLostFor = new Set<string>();
   private handler: QueueHandler | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -30,10 +34,19 @@ export class MemoryPollQueue implements PollQueue {
   }
 
   send(message: PollMessage): Promise<void> {
-    if (this.unreachable) return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:10001'));
+    if (this.unreachable)
+      return Promise.reject(
+        new QueueUnavailableError('The polls queue did not take the message (ECONNREFUSED)', 'polls'),
+      );
     this.sent.push(message);
     const delivery = this.deliver(message).finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);
+    if (this.answerLostFor.has(message.jobId))
+      return Promise.reject(
+        new QueueUnavailableError('The polls queue did not take the message (timeout)', 'polls', {
+          maybeStored: true,
+        }),
+      );
     return Promise.resolve();
   }
 

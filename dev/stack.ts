@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FunctionDefinition } from '../functions/registry';
-import { STORAGE_SETTINGS } from '../shared/config';
+import { DEFAULT_WEBHOOK_SIGNING_SECRET_NAME, STORAGE_SETTINGS } from '../shared/config';
 import { startAzurite, type AzuriteInstance } from './azurite';
 import { startLocalHost, type HostLogEntry, type LocalHost } from './host';
 import { startIdentityEndpoint, type IdentityEndpoint } from './identityStandIn';
@@ -63,6 +63,8 @@ export interface LocalStackOptions {
   /** A fixed subscription key instead of a random one. */
   upstreamKey?: string;
   onLog?: (entry: HostLogEntry) => void;
+  /** `false`: the host runs no queue-triggered function (a process that only serves HTTP, as in benchmark 1). */
+  queueTriggers?: false;
 }
 
 /**
@@ -90,7 +92,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       started.push(stack.identity);
       const identity = stack.identity;
       stack.vault = await startKeyVault({
-        secrets: { [DEMO_SECRET_NAME]: key },
+        secrets: {
+          [DEMO_SECRET_NAME]: key,
+          // The root the webhook signing secrets are derived from (docs/spec.md §12), made up at start.
+          [env.WEBHOOK_SIGNING_SECRET_NAME || DEFAULT_WEBHOOK_SIGNING_SECRET_NAME]:
+            randomBytes(32).toString('base64'),
+        },
         validateToken: (token) => identity.isValidToken(token),
         tenantId: identity.tenantId,
       });
@@ -124,6 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ? { queueTriggers: { leaseMs: options.queueLeaseMs } }
           : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
+      ...(options.queueTriggers === false ? { queueTriggers: false as const } : {}),
     });
     started.push(host);
     stack.settings = { ...env };

@@ -1,8 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What the proxy does with one request: pass it on, answer it itself, or drop the connection. */
-export type ProxyAction = 'forward' | { status: number; body?: string } | 'reset';
+/**
+ * What the proxy does with one request: pass it on, answer it itself, drop the connection, or pass it on and drop
+ * the connection once the service has answered (the request took effect; its answer is lost).
+ */
+export type ProxyAction = 'forward' | { status: number; body?: string } | 'reset' | 'forwardThenReset';
 
 export interface TrafficProxy {
   /** `http://127.0.0.1:PORT` */
@@ -35,7 +38,7 @@ export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
       req.socket.destroy();
       return;
     }
-    if (action !== 'forward') {
+    if (action !== 'forward' && action !== 'forwardThenReset') {
       req.resume();
       entry.status = action.status;
       res.writeHead(action.status, { 'content-type': 'application/json' });
@@ -53,6 +56,11 @@ export async function startTrafficProxy(target: string): Promise<TrafficProxy> {
       },
       (upstreamRes) => {
         entry.status = upstreamRes.statusCode ?? 502;
+        if (action === 'forwardThenReset') {
+          upstreamRes.resume();
+          req.socket.destroy();
+          return;
+        }
         res.writeHead(entry.status, upstreamRes.headers);
         upstreamRes.pipe(res);
       },

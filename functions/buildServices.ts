@@ -10,9 +10,20 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
 import { StatusWaits } from '../shared/api/statusWaits';
+import { SubscriptionsApi } from '../shared/api/subscriptionsApi';
+import { ResourceDirectory } from '../shared/dropIn/directory';
+import { DropInApi } from '../shared/dropIn/dropInApi';
+import { AttemptLimiter } from '../shared/dropIn/keyGuard';
 import { systemClock, type Clock, type RandomSource } from '../shared/clock';
 import type { Config } from '../shared/config';
 import { silentLogger, type Logger } from '../shared/logger';
+import { DerivedSigningSecrets } from '../shared/notifications/signingSecrets';
+import type {
+  DeliveryLog,
+  InitializableStore,
+  SigningSecrets,
+  SubscriptionStore,
+} from '../shared/notifications/types';
 import { Poller, type FetchUpstream, type KeyProvider } from '../shared/poller/poller';
 import { createPollQueueClient, StoragePollQueue } from '../shared/queue/storagePollQueue';
 import type { PollQueue } from '../shared/queue/types';
@@ -22,12 +33,14 @@ import {
   TableJobStore,
   type TableClientFactory,
 } from '../shared/store/tableJobStore';
+import { TableDeliveryLog } from '../shared/store/tableDeliveryLog';
+import { TableSubscriptionStore } from '../shared/store/tableSubscriptionStore';
 import type { JobStore, PollHandle } from '../shared/store/types';
 import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
-import { getAdapter, listKinds } from '../shared/upstream/registry';
+import { getAdapter, listAdapters, listKinds } from '../shared/upstream/registry';
 
 /** Everything the functions need, built once per process from the settings. */
 export interface Services {
@@ -39,12 +52,19 @@ export interface Services {
   /** The `polls` queue the cycle hands polls to (docs/spec.md §5); `initialize` creates it if missing. */
   pollQueue: PollQueue & { initialize?(): Promise<void> };
   /**
-   * Exports the metrics recorded so far, when export is on (after each timer run, so that an instance scaled in
-   * afterwards loses nothing). Never throws: a failed export is logged.
+   * Exports the metrics recorded so far, when export is on (after each timer run and each queued poll, so that an
+   * instance scaled in afterwards loses nothing). Never throws: a failed export is logged.
    */
   flushMetrics: (logger: Logger) => Promise<void>;
   /** The long-poll waiters of this process, woken by the poller through an in-process notifier. */
   statusWaits: StatusWaits<PollHandle>;
+  /** Webhook subscriptions (docs/spec.md §12): the store, the delivery log, the derived signing secrets, the routes. */
+  subscriptionStore: SubscriptionStore & Partial<InitializableStore>;
+  deliveryLog: DeliveryLog & Partial<InitializableStore>;
+  signingSecrets: SigningSecrets;
+  subscriptions: SubscriptionsApi;
+  /** Drop-in upstream-shaped reads (docs/spec.md §13). */
+  dropIn: DropInApi;
 }
 
 /** What a caller may replace; everything left out is built from the settings. */
@@ -53,7 +73,7 @@ export interface ServiceOverrides {
   tableClient?: TableClientFactory;
   /** The whole store (e.g. one wrapped to be tracked on a virtual clock); wins over `tableClient`. */
   store?: JobStore;
-  /** Subscription keys instead of the Key Vault the settings name. */
+  /** Subscription keys (and the webhook signing root secret) instead of the Key Vault the settings name. */
   keys?: KeyProvider;
   /** The polls queue instead of the Storage queue the settings name. */
   pollQueue?: PollQueue;
@@ -74,9 +94,8 @@ export interface ServiceOverrides {
 /** Builds the services from the settings; no I/O (the store's tables are created by `store.initialize()`). */
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
-  const store =
-    overrides.store ??
-    new TableJobStore({ tableClient: overrides.tableClient ?? tableClientFactoryFor(config) });
+  const tables = overrides.tableClient ?? tableClientFactoryFor(config);
+  const store = overrides.store ?? new TableJobStore({ tableClient: tables });
   const keys = overrides.keys ?? keyClientFor(config, clock);
   const pollQueue = overrides.pollQueue ?? pollQueueFor(config, clock);
   const telemetry = createTelemetry(overrides.metrics?.meter);
@@ -110,13 +129,60 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
     telemetry,
   });
-  const flushMetrics = async (logger: Logger): Promise<void> => {
-    await overrides.metrics?.flush().catch((e: unknown) => {
-      logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
-    });
+  const metrics = overrides.metrics;
+  // Export off: nothing to flush, and nothing awaited after each timer run or queued poll.
+  const flushMetrics = metrics
+    ? async (logger: Logger): Promise<void> => {
+        await metrics.flush().catch((e: unknown) => {
+          logger.warn('metrics not exported', { error: e instanceof Error ? e.message : String(e) });
+        });
+      }
+    : (): Promise<void> => DONE;
+  const subscriptionStore = new TableSubscriptionStore({ tableClient: tables });
+  const deliveryLog = new TableDeliveryLog({ tableClient: tables, clock });
+  const signingSecrets = new DerivedSigningSecrets({
+    keys,
+    secretName: config.notifications.signingSecretName,
+  });
+  const subscriptions = new SubscriptionsApi({
+    store: subscriptionStore,
+    deliveries: deliveryLog,
+    secrets: signingSecrets,
+    clock,
+    listKinds,
+    allowedWebhookOrigins: config.notifications.allowedWebhookOrigins,
+  });
+  const dropIn = new DropInApi({
+    store,
+    poller,
+    keys,
+    clock,
+    adapters: listAdapters(),
+    allowedUpstreamOrigins: config.allowedUpstreamOrigins,
+    directory: new ResourceDirectory(store, clock),
+    attempts: new AttemptLimiter(clock),
+    ...(config.dropInFunctionKeySecretName
+      ? { functionKeySecretName: config.dropInFunctionKeySecretName }
+      : {}),
+  });
+  return {
+    config,
+    store,
+    keys,
+    poller,
+    api,
+    pollQueue,
+    flushMetrics,
+    statusWaits,
+    subscriptionStore,
+    deliveryLog,
+    signingSecrets,
+    subscriptions,
+    dropIn,
   };
-  return { config, store, keys, poller, api, pollQueue, flushMetrics, statusWaits };
 }
+
+const DONE = Promise.resolve();
 
 function tableClientFactoryFor(config: Config): TableClientFactory {
   const storage = config.storage;

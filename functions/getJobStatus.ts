@@ -11,9 +11,11 @@ export const getJobStatus = httpFunction('getJobStatus', {
   authLevel: 'function',
   handler: async (request) => {
     const { api } = await getServices();
-    const abortSignal = requestAbortSignal(request);
+    const prefer = request.method === 'GET' ? request.headers.get('prefer') : null;
+    // Only a request that may wait needs to know when its client goes away.
+    const abortSignal = prefer !== null ? requestAbortSignal(request) : undefined;
     return api.getStatus(request.params.id, request.headers.get('if-none-match'), {
-      prefer: request.method === 'GET' ? request.headers.get('prefer') : null,
+      prefer,
       ...(abortSignal ? { abortSignal } : {}),
     });
   },

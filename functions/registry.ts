@@ -117,19 +117,23 @@ export function contextLogger(context: InvocationContext): Logger {
   };
 }
 
-const abortSignals = new WeakMap<HttpRequest, AbortSignal>();
+/** Where the host leaves a request's signal maker (a property of the request: no table to keep up per request). */
+const ABORT_SIGNAL = Symbol('requestAbortSignal');
+type WithAbortSignal = HttpRequest & { [ABORT_SIGNAL]?: () => AbortSignal };
 
 /**
- * Ties a request to a signal that fires when its client goes away. The local host sets one per request;
- * @azure/functions 4.x gives the handler no such signal, so on Azure a long-poll runs to its end (at most 200 s).
+ * Ties a request to the signal that fires when its client goes away. The local host sets one per request, as a
+ * maker the signal is built by on first ask: only a request that may wait (a long-poll) asks, so a plain read
+ * builds no AbortController and adds no listener. @azure/functions 4.x gives the handler no such signal, so on
+ * Azure a long-poll runs to its end (at most 200 s).
  */
-export function setRequestAbortSignal(request: HttpRequest, signal: AbortSignal): void {
-  abortSignals.set(request, signal);
+export function setRequestAbortSignal(request: HttpRequest, signal: () => AbortSignal): void {
+  (request as WithAbortSignal)[ABORT_SIGNAL] = signal;
 }
 
 /** The signal that fires when the request's client goes away, when the host gives one. */
 export function requestAbortSignal(request: HttpRequest): AbortSignal | undefined {
-  return abortSignals.get(request);
+  return (request as WithAbortSignal)[ABORT_SIGNAL]?.();
 }
 
 /** The scheme and host the caller used, for Location and nextLink. */

@@ -38,6 +38,7 @@ async function loadAndBuild(config: Config): Promise<Services> {
     : undefined;
   const built = buildServices(config, metrics ? { metrics } : {});
   await built.store.initialize();
+  await Promise.all([built.subscriptionStore.initialize?.(), built.deliveryLog.initialize?.()]);
   // The polls queue is created now if missing, without waiting: an unreachable queue must neither stop nor slow
   // the app (the first send waits for this creation, or tries again).
   void built.pollQueue.initialize?.().catch(() => undefined);

@@ -61,6 +61,9 @@ param allowedWebhookOrigins string = ''
 @description('EVENT_GRID_TOPIC_ENDPOINT: also publish CloudEvents 1.0 to this Event Grid topic. Empty: no Event Grid.')
 param eventGridTopicEndpoint string = ''
 
+@description('DROP_IN_FUNCTION_KEY_SECRET_NAME: the Key Vault secret whose value x-functions-key may carry on the drop-in routes /api/upstream/... (e.g. host--functionKey--default with AzureWebJobsSecretStorageType=keyvault). Empty: only the upstream keys authorize them.')
+param dropInFunctionKeySecretName string = ''
+
 @description('UPSTREAM_RATE_LIMITS: per-host budgets, e.g. myface.cognitiveservices.azure.com=20/min+30000/month. Empty: kind defaults (face.personGroup 20/min, face.largePersonGroup 20/min, face.largeFaceList 20/min, language.textAuthoring 100/min, language.conversationAuthoring 100/min, documentIntelligence.modelBuild 60/min, speech.customModel 100/min, openai.fineTuning 60/min, customVision.iteration 60/min).')
 param upstreamRateLimits string = ''
 
@@ -180,6 +183,7 @@ module api './app/function.bicep' = {
     webhookSigningSecretName: webhookSigningSecretName
     allowedWebhookOrigins: allowedWebhookOrigins
     eventGridTopicEndpoint: eventGridTopicEndpoint
+    dropInFunctionKeySecretName: dropInFunctionKeySecretName
     upstreamRateLimits: upstreamRateLimits
     secretCacheTtlSeconds: secretCacheTtlSeconds
     upstreamTimeoutSeconds: upstreamTimeoutSeconds

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { SECRET_NAME_PATTERN } from './model';
 import { parseSchedule, type Schedule } from './schedule';
 import { schema } from './settings/schema';
 import { parsePollQueue, parseStorage } from './settings/storage';
@@ -41,6 +42,11 @@ export interface Config {
   pollSchedule: Schedule;
   /** Webhooks and Event Grid (docs/spec.md §12). */
   notifications: NotificationSettings;
+  /**
+   * `DROP_IN_FUNCTION_KEY_SECRET_NAME`: the Key Vault secret whose value `x-functions-key` may carry on the drop-in
+   * routes (docs/spec.md §13); absent: only the upstream's own key header authorizes them.
+   */
+  dropInFunctionKeySecretName?: string;
 }
 
 export interface NotificationSettings {
@@ -100,6 +106,8 @@ export const SETTINGS = {
   WEBHOOK_SIGNING_SECRET_NAME: 'Key Vault secret the webhook signing secrets are derived from',
   ALLOWED_WEBHOOK_ORIGINS: 'extra exact webhook origins',
   EVENT_GRID_TOPIC_ENDPOINT: 'Event Grid topic to publish CloudEvents to (none: no Event Grid)',
+  DROP_IN_FUNCTION_KEY_SECRET_NAME:
+    'Key Vault secret whose value x-functions-key may carry on the drop-in routes (none: upstream keys only)',
 } as const;
 
 /** The settings that name the status tables' storage: any one of them is enough. */
@@ -148,6 +156,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const notifications = parseNotifications(s, problems);
   const rateLimits = parseRateLimits(s.UPSTREAM_RATE_LIMITS, problems);
   const telemetry = parseTelemetry(s, problems);
+  const dropInFunctionKeySecretName = s.DROP_IN_FUNCTION_KEY_SECRET_NAME;
+  if (dropInFunctionKeySecretName !== undefined && !SECRET_NAME_PATTERN.test(dropInFunctionKeySecretName)) {
+    problems.push(
+      'DROP_IN_FUNCTION_KEY_SECRET_NAME: must be a Key Vault secret name (1-127 of a-z A-Z 0-9 -)',
+    );
+  }
   if (s.UPSTREAM_TIMEOUT_SECONDS >= s.CYCLE_DEADLINE_SECONDS) {
     problems.push('UPSTREAM_TIMEOUT_SECONDS: must be shorter than CYCLE_DEADLINE_SECONDS');
   }
@@ -173,5 +187,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(telemetry ? { telemetry } : {}),
     pollSchedule,
     notifications,
+    ...(dropInFunctionKeySecretName ? { dropInFunctionKeySecretName } : {}),
   };
 }

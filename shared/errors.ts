@@ -44,17 +44,21 @@ export class InvalidContinuationTokenError extends StatusCacheError {}
 /**
  * A queue could not take a message (unreachable, refused, throttled, timed out or aborted): the caller keeps the
  * work it meant to hand off (a cycle leaves the job due). `httpStatus` is set when the service answered.
+ * `maybeStored`: a try may have stored the message although it failed (no answer, a timeout, a 5xx), so the
+ * message may still be delivered.
  */
 export class QueueUnavailableError extends StatusCacheError {
   readonly httpStatus: number | undefined;
+  readonly maybeStored: boolean;
 
   constructor(
     message: string,
     readonly queueName: string,
-    options: { cause?: unknown; httpStatus?: number } = {},
+    options: { cause?: unknown; httpStatus?: number; maybeStored?: boolean } = {},
   ) {
     super(message, { cause: options.cause });
     this.httpStatus = options.httpStatus;
+    this.maybeStored = options.maybeStored ?? false;
   }
 }
 

@@ -80,6 +80,20 @@ export interface JobState {
   lastError: LastError | null;
   /** Failed polls in a row (drives exponential backoff); 0 after a good answer. */
   consecutiveFailures: number;
+  /** What the upstream last said for the status kept here (drop-in reads, docs/spec.md §13); never in the API views. */
+  lastAnswer?: UpstreamAnswer;
+}
+
+/**
+ * An upstream answer as sent (docs/spec.md §13): its HTTP status, content type and body text, already redacted of the
+ * request's key (`fetchUpstream`) and size-capped (`captureAnswer`).
+ */
+export interface UpstreamAnswer {
+  httpStatus: number;
+  contentType?: string;
+  body: string;
+  /** ISO 8601 UTC: when it was received. */
+  at: string;
 }
 
 export interface Job extends JobRegistration {
@@ -122,7 +136,8 @@ export interface UpstreamFailure {
 
 /** Every poll ends in exactly one of these. */
 export type PollOutcome =
-  { kind: 'status'; reading: StatusReading } | { kind: 'failure'; failure: UpstreamFailure };
+  | { kind: 'status'; reading: StatusReading; answer?: UpstreamAnswer }
+  | { kind: 'failure'; failure: UpstreamFailure; answer?: UpstreamAnswer };
 
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
   'succeeded',

@@ -41,6 +41,7 @@ param allowedUpstreamHosts string
 param webhookSigningSecretName string
 param allowedWebhookOrigins string
 param eventGridTopicEndpoint string
+param dropInFunctionKeySecretName string
 param upstreamRateLimits string
 param secretCacheTtlSeconds int
 param upstreamTimeoutSeconds int
@@ -136,7 +137,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AzureWebJobsStorage__accountName: storage.name
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
-    // Status tables ('jobs', 'pollstate') through the same identity.
+    // Status tables ('jobs', 'pollstate', 'subscriptions', 'deliveries') through the same identity.
     STATUS_STORAGE__tableServiceUri: statusTableServiceUri
     STATUS_STORAGE__clientId: identityClientId
     // The polls queue (hand-off to pollJob) through the same identity; the trigger's connection is POLL_QUEUE.
@@ -165,6 +166,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     WEBHOOK_SIGNING_SECRET_NAME: webhookSigningSecretName
     ALLOWED_WEBHOOK_ORIGINS: allowedWebhookOrigins
     EVENT_GRID_TOPIC_ENDPOINT: eventGridTopicEndpoint
+    // Drop-in reads (docs/spec.md §13).
+    DROP_IN_FUNCTION_KEY_SECRET_NAME: dropInFunctionKeySecretName
   }
 }
 

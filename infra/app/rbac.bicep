@@ -21,7 +21,7 @@ param principalType string = 'User'
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Storage Queue Data Contributor: the polls queue (POLL_QUEUE) and the Functions host's queues (AzureWebJobsStorage).
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-// Storage Table Data Contributor: the status tables ('jobs', 'pollstate'), created by the app at start.
+// Storage Table Data Contributor: the status tables ('jobs', 'pollstate', 'subscriptions', 'deliveries'), created by the app at start.
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // Key Vault Secrets User: read the subscription keys.
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'

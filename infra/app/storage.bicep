@@ -44,7 +44,7 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-// The app creates its tables ('jobs', 'pollstate') at start; its identity holds Storage Table Data Contributor.
+// The app creates its tables ('jobs', 'pollstate', 'subscriptions', 'deliveries') at start; its identity holds Storage Table Data Contributor.
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'

@@ -237,7 +237,7 @@ function jobNotFound(id: string | undefined): ApiError {
   return notFound(isJobId(id) ? `Job ${id} does not exist.` : 'No job has that id.', 'id');
 }
 
-function parseTop(value: string | null): number {
+export function parseTop(value: string | null): number {
   if (value === null) return DEFAULT_TOP;
   const top = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
   if (!(top >= 1 && top <= MAX_TOP))
@@ -245,7 +245,7 @@ function parseTop(value: string | null): number {
   return top;
 }
 
-function nextLink(base: string, params: Record<string, string | undefined>): string {
+export function nextLink(base: string, params: Record<string, string | undefined>): string {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, value);
   return `${base}?${search.toString()}`;
@@ -290,7 +290,7 @@ function matchesEtag(header: string, etag: string): boolean {
     .some((t) => t === '*' || t === etag);
 }
 
-function json(status: number, body: unknown): HttpResponseInit {
+export function json(status: number, body: unknown): HttpResponseInit {
   return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, jsonBody: body };
 }
 

@@ -4,6 +4,7 @@ import { DEFAULT_POLL_INTERVAL_SECONDS, MIN_POLL_INTERVAL_SECONDS } from '../pol
 import { checkUpstreamOrigin } from '../upstream/allowList';
 import type { FieldProblem, JobAdapter } from '../upstream/types';
 import { invalidArgument, type ErrorDetail } from './errors';
+import { parseJsonObjectBody } from './jsonBody';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 /**
@@ -38,26 +39,10 @@ export function parseRegistration(
   contentType: string | null,
   context: RegistrationContext,
 ): JobRegistration {
-  if (contentType !== null && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())) {
-    throw invalidArgument('The request body must be JSON (Content-Type: application/json).', 'Content-Type');
-  }
-  if (Buffer.byteLength(bodyText, 'utf8') > MAX_BODY_BYTES) {
-    throw invalidArgument(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, 'body');
-  }
-  if (nestedDeeperThan(bodyText, MAX_JSON_DEPTH)) {
-    throw invalidArgument(`The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`, 'body');
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(bodyText);
-  } catch (error: unknown) {
-    if (error instanceof RangeError) throw invalidArgument('The request body is nested too deeply.', 'body');
-    throw invalidArgument('The request body is not valid JSON.', 'body');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidArgument('The request body must be a JSON object.', 'body');
-  }
-  const input = body as Record<string, unknown>;
+  const input = parseJsonObjectBody(bodyText, contentType, {
+    maxBytes: MAX_BODY_BYTES,
+    maxDepth: MAX_JSON_DEPTH,
+  });
   const kind = input.kind;
   if (typeof kind !== 'string' || kind === '') {
     throw invalidArgument(`'kind' is required: one of ${context.listKinds().join(', ')}.`, 'kind');
@@ -211,33 +196,10 @@ export function isJobId(value: string | undefined): value is string {
   return value !== undefined && JOB_ID_PATTERN.test(value);
 }
 
-/** Whether `[` / `{` nest deeper than `max` outside strings (a linear scan; the text is at most 16 KiB). */
-function nestedDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c === 0x5c) escaped = true;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    }
-  }
-  return false;
-}
-
-function hasControlCharacters(text: string): boolean {
+export function hasControlCharacters(text: string): boolean {
   return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }
 
-function truncate(text: string): string {
+export function truncate(text: string): string {
   return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }

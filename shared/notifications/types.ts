@@ -84,4 +84,20 @@ export interface DeliveryLog {
     subscriptionId: string,
     options: { top: number; continuationToken?: string; abortSignal?: AbortSignal },
   ): Promise<{ items: DeliveryRecord[]; continuationToken?: string }>;
+  /** Deletes every record of a subscription (when the subscription is deleted). */
+  deleteAll?(subscriptionId: string, options?: { abortSignal?: AbortSignal }): Promise<void>;
+}
+
+/** A subscription id: 32 lowercase hex characters (random). */
+export const SUBSCRIPTION_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** How long the secret of the version before a rotation still signs (docs/spec.md §7: 24 h). */
+export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+/** How long the delivery log keeps a record (docs/spec.md §7: failed ones 7 days). */
+export const DELIVERY_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** What a table-backed store adds: creating its table (idempotent), as the job store's `initialize` does. */
+export interface InitializableStore {
+  initialize(options?: { abortSignal?: AbortSignal }): Promise<void>;
 }

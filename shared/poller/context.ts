@@ -1,4 +1,5 @@
 import type { Job } from '../model';
+import type { ResourceState } from '../store/types';
 import type { RateBudget } from '../upstream/types';
 import type { PollerDeps } from './deps';
 import type { ResourceGate } from './gate';
@@ -16,4 +17,6 @@ export interface PollContext {
   budgetOf(resource: string, jobs: readonly Job[]): RateBudget;
   /** The process's gate of a resource for queue workers (pause state read before its first call). */
   gateOf(resource: string, spacingMs: number): ResourceGate;
+  /** A reservation read or wrote the resource's row: the queue workers' gate need not read it again yet. */
+  stateSeen(state: ResourceState): void;
 }

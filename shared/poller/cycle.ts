@@ -77,7 +77,7 @@ export async function runCycle(
       // Without the list, each resource's row is read when its slots are reserved.
       store.listResourceStates({ abortSignal: signal }).catch((e: unknown) => {
         if (!signal.aborted) logger.warn('resource states not listed', { error: describeError(e) });
-        return new Map<string, ResourceState>();
+        return undefined;
       }),
     ]);
     const due = listed.filter((handle) => isDueAt(handle.job, started));
@@ -95,7 +95,8 @@ export async function runCycle(
           ctx,
           resource,
           handles,
-          resources.get(resource),
+          // A resource the list does not hold has no row yet: its first reservation creates it.
+          resources ? (resources.get(resource) ?? { resource }) : undefined,
           { started, deadline, lastCallAt },
           signal,
           report,
@@ -177,6 +178,7 @@ async function pollResource(
       until: (slot) => (slot <= lastCallAt ? deadline : slot + handOffGraceMs),
     },
   });
+  ctx.stateSeen(reservation.state);
   report.claimedElsewhere += reservation.heldElsewhere;
   if ('reason' in reservation && reservation.reason === 'paused') {
     report.skippedPaused += handles.length - reservation.heldElsewhere;
@@ -186,7 +188,12 @@ async function pollResource(
   const byId = new Map(handles.map((h) => [h.job.id, h]));
   const inWindow = reservation.claimed.filter((c) => c.slot <= lastCallAt);
   const later = reservation.claimed.filter((c) => c.slot > lastCallAt);
-  const handingOff = handOff(ctx, resource, later, signal).then(
+  const handingOff = handOff(
+    ctx,
+    resource,
+    later.map((c) => ({ ...c, handle: byId.get(c.jobId)! })),
+    signal,
+  ).then(
     ({ sent, failed }) => {
       report.handedOff += sent;
       report.deferred += failed;

@@ -2,10 +2,12 @@ import type { Clock } from '../clock';
 import type { JobStore, ResourceState } from '../store/types';
 
 /**
- * Before a call, a resource's pause state is read again when the copy in hand is older than this: another cycle
- * or host may have met a 429 since (at most one read per resource per second of calls).
+ * Before a call, a resource's pause state is read again when the copy in hand is older than this and this many
+ * calls went through the gate since: another cycle or host may have met a 429 since (at most one read per
+ * resource per second, and per 40 calls, however slowly the calls go).
  */
 const PAUSE_RECHECK_MS = 1_000;
+const PAUSE_RECHECK_CALLS = 40;
 
 /**
  * What one cycle (or refresh) knows of a resource's pause: its own 429s at once, other writers' through the
@@ -19,6 +21,8 @@ export class ResourceGate {
   private readonly recheckMs: number;
   /** The earliest start of the next call from this gate (ms). */
   private nextStartAt = 0;
+  /** Calls started through this gate since its state was last read. */
+  private callsSinceRead: number;
 
   constructor(
     readonly resource: string,
@@ -32,8 +36,10 @@ export class ResourceGate {
     this.pausedUntil = pausedUntilOf(state);
     // Without a state in hand, the row is read before the first call.
     this.readAt = state ? clock.now().getTime() : Number.NEGATIVE_INFINITY;
-    // A row read per call would cost a Table transaction per call on a fast budget: every 20 calls at most.
-    this.recheckMs = Math.max(PAUSE_RECHECK_MS, 20 * spacingMs);
+    this.callsSinceRead = state ? 0 : PAUSE_RECHECK_CALLS;
+    // A row read per call would cost a Table transaction per call: every 40 calls at most. A pause met elsewhere
+    // reaches this gate by then, or by this gate's own first 429, or with the next reservation of this process.
+    this.recheckMs = PAUSE_RECHECK_MS;
   }
 
   /**
@@ -44,7 +50,15 @@ export class ResourceGate {
     const now = this.clock.now().getTime();
     const start = Math.max(now, this.nextStartAt);
     this.nextStartAt = start + this.spacingMs;
+    this.callsSinceRead++;
     await this.clock.sleep(start - now, signal);
+  }
+
+  /** The resource row as read or written just now by another holder of this process (a reservation): no read needed. */
+  observe(state: ResourceState): void {
+    this.pausedUntil = Math.max(this.pausedUntil, pausedUntilOf(state));
+    this.readAt = Math.max(this.readAt, this.clock.now().getTime());
+    this.callsSinceRead = 0;
   }
 
   pause(until: Date): void {
@@ -55,7 +69,7 @@ export class ResourceGate {
   /** The end of the pause in force now (ms), or undefined when calls may be made. */
   async pausedNow(signal: AbortSignal): Promise<number | undefined> {
     const now = this.clock.now().getTime();
-    if (now - this.readAt >= this.recheckMs) {
+    if (now - this.readAt >= this.recheckMs && this.callsSinceRead >= PAUSE_RECHECK_CALLS) {
       this.reading ??= this.store
         .getResourceState(this.resource, { abortSignal: signal })
         .then(
@@ -66,6 +80,7 @@ export class ResourceGate {
         )
         .finally(() => {
           this.readAt = this.clock.now().getTime();
+          this.callsSinceRead = 0;
           this.reading = undefined;
         });
       await this.reading;

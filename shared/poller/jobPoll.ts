@@ -3,6 +3,7 @@ import { SecretUnavailableError, UpstreamCallError } from '../errors';
 import type { Job, JobState, PollOutcome } from '../model';
 import type { PollHandle } from '../store/types';
 import { checkUpstreamOrigin } from '../upstream/allowList';
+import { stateWithAnswer, withAnswer } from '../upstream/answer';
 import type { JobAdapter } from '../upstream/types';
 import { pauseResource } from './budget';
 import { describeError, type PollerDeps } from './deps';
@@ -69,6 +70,8 @@ export class JobPoll {
       idleIntervalMs: settings.idleIntervalMs,
       ...(scheduleFrom ? { scheduleFrom } : {}),
     });
+    // Drop-in reads (docs/spec.md §13): the answer the stored status came from is stored with it.
+    transition.state = stateWithAnswer(transition.state, outcome, transition.stale === true);
     // Only a vault fault is the service's own; any other failure is the upstream's answer (health, docs/spec.md §7).
     const failed = outcome.kind === 'failure' ? outcome.failure.code : undefined;
     let errors = failed === 'SecretUnavailable' ? 1 : 0;
@@ -200,7 +203,8 @@ export class JobPoll {
       });
       timing.upstreamMs += Math.round(performance.now() - callStarted);
       this.upstreamCalled(adapter, gate, callStarted, response.status);
-      return { outcome: adapter.interpret(response, clock.now()), key };
+      const at = clock.now();
+      return { outcome: withAnswer(adapter.interpret(response, at), response, at), key };
     } catch (e) {
       if (signal.aborted) throw e;
       if (e instanceof UpstreamCallError) {

@@ -50,6 +50,7 @@ export class Poller {
         }
         return gate;
       },
+      stateSeen: (state) => this.gates.get(state.resource)?.observe(state),
     };
   }
 

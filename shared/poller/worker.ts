@@ -6,6 +6,9 @@ import type { PollContext } from './context';
 import { describeError, writeMarginMs } from './deps';
 import { decodeClaim } from './handOff';
 import { queueOf } from './slots';
+import type { Logger } from '../logger';
+import { handleFromSnapshot } from '../store/snapshot';
+import type { PollHandle } from '../store/types';
 
 /** What a queue worker did with one `polls` message. */
 export type QueuedOutcome =
@@ -52,9 +55,16 @@ export async function pollQueued(
     logger.info('polls message ignored: its claim expired', context);
     return 'claimGone';
   }
-  const handle = await store.getForPoll(parsed.jobId, options);
+  // On its first delivery, the job as the cycle read it (no read here): while the claim holds, only this message
+  // polls the job. A message delivered again (its first delivery may have polled the job already), or one without
+  // the job (too large to carry it), reads the job: once it was polled, its due time has moved and the message
+  // does nothing.
+  const firstDelivery = (options.dequeueCount ?? 1) <= 1;
+  const handle =
+    (firstDelivery ? snapshotOf(parsed, logger, context) : undefined) ??
+    (await store.getForPoll(parsed.jobId, options));
   const due = handle?.job.state.nextCheckAt ? Date.parse(handle.job.state.nextCheckAt) : NaN;
-  if (!handle || due !== claim.due) {
+  if (!handle || handle.job.id !== parsed.jobId || due !== claim.due) {
     logger.info('polls message ignored: the job was polled, rescheduled or deleted', context);
     return 'claimGone';
   }
@@ -67,10 +77,16 @@ export async function pollQueued(
   // The message may come a little before its slot (whole-second visibility): wait for it.
   await clock.sleep(slotAt - clock.now().getTime(), signal);
   let slot: number | undefined = slotAt;
-  if (clock.now().getTime() > slotAt + lateAllowanceMs(budget)) {
-    // Too late for the slot to keep the budget: take the first free one while the claim holds.
-    slot = (await reserveSlots(store, clock, resource, budget, 1, lastCallAt, { abortSignal: signal }))
-      .slots[0];
+  // A message delivered again may have had its call made on its slot already (its outcome then failed to store).
+  const redelivered = (options.dequeueCount ?? 1) > 1;
+  if (redelivered || clock.now().getTime() > slotAt + lateAllowanceMs(budget)) {
+    // Too late for the slot to keep the budget (or the slot is spent): take the first free one while the claim
+    // holds.
+    const reservation = await reserveSlots(store, clock, resource, budget, 1, lastCallAt, {
+      abortSignal: signal,
+    });
+    ctx.stateSeen(reservation.state);
+    slot = reservation.slots[0];
     if (slot === undefined) {
       logger.warn('polls message came too late for its slot and no other was free', {
         ...context,
@@ -101,4 +117,22 @@ export async function pollQueued(
   if (result.outcome === 'lostRace') return 'lostRace';
   if (result.outcome === 'deleted') return 'claimGone';
   return 'skipped';
+}
+
+/** The job the message carries, or undefined (none, or not a valid job: then the job is read). */
+function snapshotOf(
+  message: PollMessage,
+  logger: Logger,
+  context: Record<string, unknown>,
+): PollHandle | undefined {
+  if (message.job === undefined) return undefined;
+  try {
+    return handleFromSnapshot(message.job, `polls message for job ${message.jobId}`);
+  } catch (e) {
+    logger.warn('polls message carries an invalid job: the job is read', {
+      ...context,
+      error: describeError(e),
+    });
+    return undefined;
+  }
 }

@@ -33,6 +33,7 @@ const pollMessageSchema = z.strictObject({
     .min(1)
     .max(300)
     .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'must be host or host:port'),
+  job: z.record(z.string().max(64), z.union([z.string(), z.number()])).optional(),
 });
 
 /**

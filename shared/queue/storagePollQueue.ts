@@ -24,7 +24,8 @@ export const MESSAGE_TTL_AFTER_SLOT_SECONDS = 24 * 3600;
 
 /**
  * Retries inside one send: few and short, so an unreachable queue surfaces while the cycle still has time to poll
- * the job itself (the SDK's defaults wait minutes). Every try is cut at 10 s.
+ * the job itself (the SDK's defaults wait minutes). Every try is cut at 10 s. `StoragePollQueue` makes the tries
+ * itself (the client makes one), so it knows whether a try may have stored the message; such a try is not repeated.
  */
 export const POLL_QUEUE_RETRY_OPTIONS = {
   maxTries: 3,
@@ -32,6 +33,9 @@ export const POLL_QUEUE_RETRY_OPTIONS = {
   retryDelayInMs: 200,
   maxRetryDelayInMs: 1_000,
 } as const;
+
+/** Errors raised before a request reached the service: the message was not stored. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export type PollQueueClientOptions = (
   { connectionString: string } | { queueServiceUri: string; credential: TokenCredential }
@@ -46,8 +50,9 @@ export type PollQueueClientOptions = (
 export function createPollQueueClient(options: PollQueueClientOptions): QueueClient {
   const queueName = options.queueName ?? POLL_QUEUE_NAME;
   const clientOptions: StoragePipelineOptions = {
-    retryOptions: POLL_QUEUE_RETRY_OPTIONS,
     ...options.clientOptions,
+    // One try per call: the sender retries (StoragePollQueue.send) and so knows what each try did.
+    retryOptions: { maxTries: 1, tryTimeoutInMs: POLL_QUEUE_RETRY_OPTIONS.tryTimeoutInMs },
   };
   if ('connectionString' in options) {
     return new QueueClient(options.connectionString, queueName, clientOptions);
@@ -95,19 +100,38 @@ export class StoragePollQueue implements PollQueue {
       messageTimeToLive: visibilityTimeout + MESSAGE_TTL_AFTER_SLOT_SECONDS,
       ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
     };
-    try {
-      await this.ensureQueue(options.abortSignal);
-      try {
-        await this.client.sendMessage(text, sendOptions);
-      } catch (error) {
-        if (!isQueueNotFound(error)) throw error;
-        // Deleted since it was created: create it again, once.
-        this.created = undefined;
+    // Whether a failed try may have stored the message (it was sent, and no answer said it was refused).
+    let maybeStored = false;
+    const { maxTries, retryDelayInMs, maxRetryDelayInMs } = POLL_QUEUE_RETRY_OPTIONS;
+    for (let attempt = 1; ; attempt++) {
+      let sent = false;
+      const sendOnce = async (): Promise<void> => {
         await this.ensureQueue(options.abortSignal);
+        options.abortSignal?.throwIfAborted();
+        sent = true;
         await this.client.sendMessage(text, sendOptions);
+      };
+      try {
+        try {
+          await sendOnce();
+        } catch (error) {
+          if (!isQueueNotFound(error)) throw error;
+          // Deleted since it was created (the answer says nothing was stored): create it again, once.
+          this.created = undefined;
+          sent = false;
+          await sendOnce();
+        }
+        return;
+      } catch (error) {
+        maybeStored ||= sent && mayHaveStored(error);
+        // A try that may have stored the message is not repeated: a second copy could be polled on its own.
+        if (attempt >= maxTries || maybeStored || !isRetriable(error) || options.abortSignal?.aborted)
+          throw this.unavailable('did not take the message', error, maybeStored);
       }
-    } catch (error) {
-      throw this.unavailable('did not take the message', error);
+      const delay = Math.min(maxRetryDelayInMs, retryDelayInMs * 2 ** (attempt - 1));
+      await this.clock.sleep(delay, options.abortSignal).catch((error: unknown) => {
+        throw this.unavailable('did not take the message', error, maybeStored);
+      });
     }
   }
 
@@ -130,7 +154,7 @@ export class StoragePollQueue implements PollQueue {
     return this.created;
   }
 
-  private unavailable(what: string, error: unknown): QueueUnavailableError {
+  private unavailable(what: string, error: unknown, maybeStored = false): QueueUnavailableError {
     const httpStatus = error instanceof RestError ? error.statusCode : undefined;
     const reason =
       error instanceof Error && error.name === 'AbortError'
@@ -142,9 +166,28 @@ export class StoragePollQueue implements PollQueue {
             : 'unreachable';
     return new QueueUnavailableError(`The ${this.queueName} queue ${what} (${reason})`, this.queueName, {
       cause: error,
+      maybeStored,
       ...(httpStatus !== undefined ? { httpStatus } : {}),
     });
   }
+}
+
+/**
+ * Whether a send that failed after its request went out may have stored the message: it may unless the service
+ * answered with a refusal (4xx but 408, or 503 Server Busy: throttled before it was processed) or the connection
+ * was never made (refused, unknown host).
+ */
+function mayHaveStored(error: unknown): boolean {
+  const status = error instanceof RestError ? error.statusCode : undefined;
+  if (status !== undefined) return !((status >= 400 && status < 500 && status !== 408) || status === 503);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return !(typeof code === 'string' && NOT_SENT_CODES.has(code));
+}
+
+/** A refusal (4xx but 408 and 429) is not tried again; anything else is. */
+function isRetriable(error: unknown): boolean {
+  const status = error instanceof RestError ? error.statusCode : undefined;
+  return status === undefined || status === 408 || status === 429 || status >= 500;
 }
 
 function isQueueNotFound(error: unknown): boolean {

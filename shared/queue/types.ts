@@ -15,6 +15,11 @@ export interface PollMessage {
   slotAt: string;
   /** The upstream resource (`host` or `host:port`) whose budget the slot belongs to. */
   resource: string;
+  /**
+   * The job as the cycle read it from the due index (its row's properties), so the worker reads nothing before its
+   * call; absent when it would make the message too large (the worker then reads the job).
+   */
+  job?: Record<string, string | number>;
 }
 
 /** Where the poller sends handed-off polls (a Storage queue in Azure and under `npm start`). */

@@ -54,6 +54,7 @@ export const schema = z.object({
   WEBHOOK_SIGNING_SECRET_NAME: optionalText.transform((v) => v ?? DEFAULT_WEBHOOK_SIGNING_SECRET_NAME),
   ALLOWED_WEBHOOK_ORIGINS: optionalText,
   EVENT_GRID_TOPIC_ENDPOINT: optionalText,
+  DROP_IN_FUNCTION_KEY_SECRET_NAME: optionalText,
 });
 
 export type Settings = z.infer<typeof schema>;

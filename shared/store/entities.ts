@@ -11,6 +11,7 @@ import {
   type JobStatus,
   type LastError,
   type PollErrorCode,
+  type UpstreamAnswer,
 } from '../model';
 import { parseClaims } from './claims';
 import { MAX_STRING_CHARS, RESOURCE_PARTITION } from './keys';
@@ -65,7 +66,29 @@ export function jobProps(job: Job, dueKey: string): EntityProps {
   if (s.checkedAt !== null) p['checkedAt'] = text(s.checkedAt, 'checkedAt');
   if (s.nextCheckAt !== null) p['nextCheckAt'] = text(s.nextCheckAt, 'nextCheckAt');
   if (s.lastError !== null) p['lastError'] = text(JSON.stringify(s.lastError), 'lastError');
+  if (s.lastAnswer !== undefined) Object.assign(p, answerProps(s.lastAnswer));
   return p;
+}
+
+/** The upstream's last answer (docs/spec.md §13) as four properties: the body as sent, not re-encoded. */
+function answerProps(answer: UpstreamAnswer): EntityProps {
+  const p: EntityProps = {
+    answerStatus: double(answer.httpStatus, 'answerStatus'),
+    answerBody: text(answer.body, 'answerBody'),
+    answerAt: text(answer.at, 'answerAt'),
+  };
+  if (answer.contentType !== undefined)
+    p['answerContentType'] = text(answer.contentType, 'answerContentType');
+  return p;
+}
+
+function readAnswer(r: RowReader): UpstreamAnswer | undefined {
+  const httpStatus = r.optionalNumber('answerStatus');
+  const body = r.optionalString('answerBody');
+  const at = r.optionalString('answerAt');
+  if (httpStatus === undefined || body === undefined || at === undefined) return undefined;
+  const contentType = r.optionalString('answerContentType');
+  return { httpStatus, body, at, ...(contentType !== undefined ? { contentType } : {}) };
 }
 
 export function historyProps(entry: HistoryEntry): EntityProps {
@@ -200,6 +223,8 @@ export function parseJobRow(row: Row, where: string): JobRow {
   if (upstreamUpdatedAt !== undefined) state.upstreamUpdatedAt = upstreamUpdatedAt;
   const lastError = r.json('lastError', isLastError);
   if (lastError !== undefined) state.lastError = toLastError(lastError);
+  const lastAnswer = readAnswer(r);
+  if (lastAnswer !== undefined) state.lastAnswer = lastAnswer;
 
   const job: Job = {
     id,

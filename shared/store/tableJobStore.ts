@@ -3,6 +3,7 @@ import { InvalidContinuationTokenError, StatusCacheError } from '../errors';
 import { JOB_ID_PATTERN, type HistoryEntry, type Job, type JobState } from '../model';
 import { checkTop, decodeToken, encodeToken } from './continuation';
 import { entity, historyProps, jobProps, parseHistoryRow, parseJobRow, type JobRow } from './entities';
+import { DUE_PAGE_SIZE, listDueByShard, listDueRange } from './dueIndex';
 import {
   checkId,
   DUE_PREFIX,
@@ -49,6 +50,8 @@ export class TableJobStore implements JobStore {
   private readonly jobs: TableClient;
   private readonly state: TableClient;
   private readonly pollState: PollStateTable;
+  /** How the due index is read: one query over every shard, or (when that costs more) one per shard. */
+  private dueQuery: 'range' | 'shards' = 'range';
 
   constructor(options: TableJobStoreOptions) {
     this.jobs = options.tableClient(options.tables?.jobs ?? 'jobs');
@@ -154,45 +157,20 @@ export class TableJobStore implements JobStore {
     const limit = Math.floor(options.limit);
     if (!(limit > 0)) return [];
     const upper = `${DUE_PREFIX}${now.toISOString()}~`;
-    const problem = (where: string, error: unknown): void => options.onProblem?.({ where, error });
-    const perShard = await Promise.allSettled(
-      [...SHARDS].map(async (hex) => {
-        const pk = `s${hex}`;
-        const filter = odata`PartitionKey eq ${pk} and RowKey ge ${DUE_PREFIX} and RowKey le ${upper}`;
-        const found: PollHandle[] = [];
-        const pages = this.jobs
-          .listEntities<Record<string, unknown>>({ queryOptions: { filter }, ...opts(options) })
-          .byPage({ maxPageSize: Math.min(limit, 1000) });
-        for await (const page of pages) {
-          for (const row of page) {
-            const rk = row.rowKey;
-            if (typeof rk !== 'string' || !rk.startsWith(DUE_PREFIX)) continue;
-            try {
-              found.push({ job: parseJobRow(row, `${pk}/${rk}`).job, dueKey: rk });
-            } catch (error) {
-              // One unreadable row never hides the others.
-              problem(`${pk}/${rk}`, error);
-            }
-          }
-          if (found.length >= limit) break;
-        }
-        return found;
-      }),
-    );
-    const failed = perShard.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    const first = failed[0];
-    if (first !== undefined && (failed.length === perShard.length || options.abortSignal?.aborted))
-      throw first.reason;
-    perShard.forEach((r, i) => {
-      if (r.status === 'rejected') problem(`shard s${SHARDS.charAt(i)}`, r.reason);
-    });
-    // `due|{ISO}|{id}` sorts by time, then id.
-    return perShard
-      .flatMap((r) => (r.status === 'fulfilled' ? r.value : []))
-      .sort((a, b) =>
-        (a.dueKey ?? '') < (b.dueKey ?? '') ? -1 : (a.dueKey ?? '') > (b.dueKey ?? '') ? 1 : 0,
-      )
-      .slice(0, limit);
+    if (this.dueQuery === 'range') {
+      try {
+        return await listDueRange(this.jobs, upper, limit, options, (pages, found) => {
+          // More pages than one per shard and page of rows: the service pages at partition ranges (or slowly
+          // through the partitions' other rows); per-shard queries are cheaper for this table from now on.
+          if (pages > SHARDS.length + Math.ceil(found / DUE_PAGE_SIZE)) this.dueQuery = 'shards';
+        });
+      } catch (error) {
+        if (options.abortSignal?.aborted) throw error;
+        // The query over every shard failed: each shard on its own, so one bad shard does not hide the others
+        // (they report what fails).
+      }
+    }
+    return listDueByShard(this.jobs, upper, limit, options);
   }
 
   async applyState(

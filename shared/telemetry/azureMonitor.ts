@@ -11,11 +11,15 @@ import type { Meter } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { TelemetrySettings } from '../config';
+import { coalescedFlush } from './coalescedFlush';
 import { METER_NAME } from './index';
 
 export interface MetricExport {
   meter: Meter;
-  /** Exports what is recorded so far (after a timer run: an instance scaled in afterwards loses nothing). */
+  /**
+   * Exports what is recorded so far (after a timer run or a queued poll: an instance scaled in afterwards loses
+   * nothing). Calls that overlap share exports: at most the one in progress and one more.
+   */
   flush(): Promise<void>;
   /** Exports what is left and stops the periodic export. */
   shutdown(): Promise<void>;
@@ -45,7 +49,7 @@ export function startAzureMonitorExport(
   });
   return {
     meter: provider.getMeter(METER_NAME),
-    flush: () => provider.forceFlush(),
+    flush: coalescedFlush(() => provider.forceFlush()),
     shutdown: () => provider.shutdown(),
   };
 }

@@ -7,7 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type AzuriteInstance } from '../../dev/azurite';
 import { createSelfSignedCert } from '../../dev/certs';
+import { systemClock } from '../../shared/clock';
+import { encodeClaim } from '../../shared/poller/handOff';
+import { POLL_QUEUE_NAME } from '../../shared/queue/message';
+import { createPollQueueClient, StoragePollQueue } from '../../shared/queue/storagePollQueue';
 import { METRICS } from '../../shared/telemetry';
 import { runAppUntilExit, startAppProcess, type AppProcess } from '../support/appProcess';
 import { startIngestionStandIn, TEST_INSTRUMENTATION_KEY, type IngestionStandIn } from '../support/ingestion';
@@ -18,6 +23,9 @@ let trust: Record<string, string>;
 let flushing: { app: AppProcess; ingestion: IngestionStandIn };
 /** Export every 250 ms, no timer run (hourly schedule): what arrives came with the export interval. */
 let periodic: { app: AppProcess; ingestion: IngestionStandIn };
+/** Export every hour, no timer run (yearly schedule), storage of the test's own: what arrives a queued poll flushed. */
+let queued: { app: AppProcess; ingestion: IngestionStandIn };
+let queuedStorage: AzuriteInstance;
 
 beforeAll(async () => {
   const tls = await createSelfSignedCert(['127.0.0.1']);
@@ -38,20 +46,27 @@ beforeAll(async () => {
     });
     return { app, ingestion };
   };
-  [flushing, periodic] = await Promise.all([
+  queuedStorage = await startAzurite();
+  [flushing, periodic, queued] = await Promise.all([
     start({
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
       OTEL_METRIC_EXPORT_INTERVAL: '3600000',
     }),
     start({ OTEL_METRIC_EXPORT_INTERVAL: '250', POLL_SCHEDULE: '0 0 * * * *' }),
+    start({
+      OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+      POLL_SCHEDULE: '0 0 0 1 1 *',
+      AzureWebJobsStorage: queuedStorage.connectionString,
+    }),
   ]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const side of [flushing, periodic]) {
+  for (const side of [flushing, periodic, queued]) {
     await side?.app.stop();
     await side?.ingestion.stop();
   }
+  await queuedStorage?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -118,6 +133,43 @@ describe('metric export to Application Insights', () => {
     expect(typeof age.properties.kind).toBe('string');
     expect(age.value).toBeGreaterThanOrEqual(0);
     expect(ingestion.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+  });
+
+  it('sends what a queued poll records when its message is handled, without a timer run', async () => {
+    // Prepare: a hand-off as a cycle makes it, for a demo job that is due (never polled: no timer ran).
+    const { app, ingestion } = queued;
+    const [id] = await demoJobIds(app);
+    const job = (await (await fetch(`${app.url}/api/jobs/${id}`)).json()) as {
+      endpoint: string;
+      status: { nextCheckAt: string };
+    };
+    const now = Date.now();
+    const claim = { jobId: id!, token: 'e2e', due: Date.parse(job.status.nextCheckAt), until: now + 120_000 };
+    const queue = new StoragePollQueue({
+      client: createPollQueueClient({
+        connectionString: queuedStorage.connectionString,
+        queueName: POLL_QUEUE_NAME,
+      }),
+      clock: systemClock,
+    });
+
+    // Act
+    await queue.send({
+      v: 1,
+      jobId: id!,
+      claim: encodeClaim(claim),
+      slotAt: new Date(now + 1_000).toISOString(),
+      resource: new URL(job.endpoint).host,
+    });
+
+    // Assess
+    await ingestion.waitFor(
+      (metrics) => [METRICS.polls, METRICS.upstreamDuration].every((n) => metrics.some((m) => m.name === n)),
+      20_000,
+    );
+    const polls = ingestion.metrics.filter((m) => m.name === METRICS.polls);
+    expect(polls.some((m) => m.properties.outcome === 'ok')).toBe(true);
+    expect(ingestion.metrics.some((m) => m.name === METRICS.cycleDuration)).toBe(false);
   });
 
   it('refuses to start with a bad connection string, listed with the other settings problems', async () => {

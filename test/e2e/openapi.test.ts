@@ -10,7 +10,8 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
-import { startTestStack, type TestStack } from '../support/testStack';
+import { getServices } from '../../functions/services';
+import { CANARY_KEY, startTestStack, type TestStack } from '../support/testStack';
 
 interface Response {
   description: string;
@@ -43,7 +44,10 @@ function templateOf(requestPath: string): string | undefined {
   const parts = requestPath.split('/');
   return Object.keys(doc.paths).find((template) => {
     const t = template.split('/');
-    return t.length === parts.length && t.every((s, i) => /^\{\w+\}$/.test(s) || s === parts[i]);
+    // The drop-in route's last parameter is a catch-all (`{*path}` to the Functions host): it spans segments.
+    const catchAll = template.startsWith('/upstream/') && t[t.length - 1] === '{path}';
+    const length = catchAll ? parts.length >= t.length : t.length === parts.length;
+    return length && t.every((s, i) => /^\{\w+\}$/.test(s) || s === parts[i]);
   });
 }
 
@@ -228,6 +232,30 @@ describe('every answer validates against the document', () => {
     await call('POST', `/api/jobs/${p1}/refresh`);
     await call('POST', `/api/jobs/${p2}/refresh`);
     await call('DELETE', `/api/jobs/${p2}`);
+    // Drop-in reads (docs/spec.md §13): the cached answer, 304, 401, a cached upstream 404, the gateway 404, 405
+    // for writes, and 429 for a job registered on the fly on the paused resource.
+    const upstreamKey = { 'Ocp-Apim-Subscription-Key': CANARY_KEY };
+    const dropIn = (sim: string, group: string): string =>
+      `/api/upstream/${new URL(t.sims[sim]!.origin).host}/face/v1.0/persongroups/${group}/training`;
+    for (const method of ['GET', 'HEAD']) {
+      const read = await call(method, dropIn('main', 'g-contract'), { headers: upstreamKey });
+      await call(method, dropIn('main', 'g-contract'), {
+        headers: { ...upstreamKey, 'if-none-match': read.headers.get('etag')! },
+      });
+      await call(method, dropIn('main', 'g-contract'), {
+        headers: { 'Ocp-Apim-Subscription-Key': 'not-the-key' },
+      });
+      await call(method, dropIn('main', 'g-missing-upstream'), { headers: upstreamKey });
+      await call(
+        method,
+        '/api/upstream/nowhere.cognitiveservices.azure.com/face/v1.0/persongroups/g/training',
+        {
+          headers: upstreamKey,
+        },
+      );
+    }
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) await call(method, dropIn('main', 'g-contract'));
+    await call('GET', dropIn('paused', 'p3'), { headers: upstreamKey });
     await call('GET', '/api/no/such/route');
     await call('PUT', `/api/jobs/${id}`, jsonBody({}));
     await call('POST', '/api/jobs', {
@@ -238,7 +266,59 @@ describe('every answer validates against the document', () => {
     // Assess
     expect(exchanges.flatMap(problemsOf)).toEqual([]);
     const seen = new Set(exchanges.map((e) => e.status));
-    for (const status of [200, 201, 204, 304, 400, 404, 405, 413, 429]) expect(seen).toContain(status);
+    for (const status of [200, 201, 204, 304, 400, 401, 404, 405, 413, 429]) expect(seen).toContain(status);
+    const dropInStatuses = exchanges.filter((e) => e.path.startsWith('/api/upstream/')).map((e) => e.status);
+    expect(new Set(dropInStatuses)).toEqual(new Set([200, 304, 401, 404, 405, 429]));
     expect(exchanges.filter((e) => e.method === 'HEAD').every((e) => e.status !== 405)).toBe(true);
+  });
+
+  it('validates every answer of the subscription routes: 200, 201, 204, 400, 404 and HEAD', async () => {
+    // Prepare
+    const from = exchanges.length;
+    const unknownId = 'fedcba9876543210fedcba9876543210';
+
+    // Act
+    const created = await call(
+      'POST',
+      '/api/subscriptions',
+      jsonBody({ url: 'https://hooks.contoso.com/x', kinds: ['face.personGroup'], description: 'contract' }),
+    );
+    const { id } = JSON.parse(created.text) as { id: string };
+    await (
+      await getServices()
+    ).deliveryLog.upsert({
+      subscriptionId: id,
+      eventId: 'evt_contract',
+      type: 'job.completed',
+      jobId: unknownId,
+      status: 'failed',
+      attempts: 9,
+      lastAttemptAt: new Date().toISOString(),
+      lastHttpStatus: 500,
+    });
+    await call('POST', '/api/subscriptions', jsonBody({ url: 'https://127.0.0.1/x' }));
+    await call(
+      'POST',
+      '/api/subscriptions',
+      jsonBody({ url: 'https://hooks.contoso.com/x', events: ['nope'] }),
+    );
+    await call('POST', `/api/subscriptions/${id}/rotate-secret`);
+    await call('POST', `/api/subscriptions/${unknownId}/rotate-secret`);
+    for (const method of ['GET', 'HEAD']) {
+      await call(method, '/api/subscriptions?top=1');
+      await call(method, '/api/subscriptions?top=0');
+      await call(method, `/api/subscriptions/${id}`);
+      await call(method, `/api/subscriptions/${unknownId}`);
+      await call(method, `/api/subscriptions/${id}/deliveries?top=1`);
+      await call(method, `/api/subscriptions/${id}/deliveries?skipToken=forged`);
+      await call(method, `/api/subscriptions/${unknownId}/deliveries`);
+    }
+    await call('DELETE', `/api/subscriptions/${id}`);
+    await call('PUT', `/api/subscriptions/${id}`, jsonBody({}));
+
+    // Assess
+    const mine = exchanges.slice(from);
+    expect(mine.flatMap(problemsOf)).toEqual([]);
+    expect(new Set(mine.map((e) => e.status))).toEqual(new Set([200, 201, 204, 400, 404, 405]));
   });
 });

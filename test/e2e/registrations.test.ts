@@ -34,10 +34,49 @@ describe('registrations the Functions host sees', () => {
         { name: 'deleteJob', route: 'jobs/{id}', methods: ['DELETE'], authLevel: 'function' },
         { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
         { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+        { name: 'createSubscription', route: 'subscriptions', methods: ['POST'], authLevel: 'function' },
+        {
+          name: 'listSubscriptions',
+          route: 'subscriptions',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
+        {
+          name: 'getSubscription',
+          route: 'subscriptions/{id}',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
+        {
+          name: 'deleteSubscription',
+          route: 'subscriptions/{id}',
+          methods: ['DELETE'],
+          authLevel: 'function',
+        },
+        {
+          name: 'rotateSubscriptionSecret',
+          route: 'subscriptions/{id}/rotate-secret',
+          methods: ['POST'],
+          authLevel: 'function',
+        },
+        {
+          name: 'listSubscriptionDeliveries',
+          route: 'subscriptions/{id}/deliveries',
+          methods: ['GET', 'HEAD'],
+          authLevel: 'function',
+        },
+        {
+          name: 'upstreamRead',
+          route: 'upstream/{resource}/{*path}',
+          methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+          authLevel: 'anonymous',
+        },
       ]),
     );
-    expect(http).toHaveLength(9);
-    for (const route of http.filter((r) => r.route?.startsWith('jobs')))
+    expect(http).toHaveLength(16);
+    for (const route of http.filter(
+      (r) => r.route?.startsWith('jobs') || r.route?.startsWith('subscriptions'),
+    ))
       expect(route.authLevel).toBe('function');
   });
 
@@ -70,7 +109,9 @@ describe('registrations the Functions host sees', () => {
     // Assess
     const registered = registrations
       .filter((r) => triggerOf(r).type === 'httpTrigger')
-      .flatMap((r) => (triggerOf(r).methods ?? []).map((m) => `${m} ${triggerOf(r).route ?? ''}`));
+      .flatMap((r) => (triggerOf(r).methods ?? []).map((m) => `${m} ${triggerOf(r).route ?? ''}`))
+      // A catch-all `{*path}` is the path parameter `{path}` in OpenAPI.
+      .map((route) => route.replace('{*', '{'));
     expect(registered.sort()).toEqual(documented.sort());
   });
 

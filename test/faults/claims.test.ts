@@ -140,7 +140,8 @@ describe('the polls queue unreachable', () => {
 
 describe('a poll message that fails five times', () => {
   it('goes to the poison list, and its job is polled again within two cycles', async () => {
-    // Prepare: the worker cannot read one job (its store fails for it).
+    // Prepare: the worker cannot read one job (its store fails for it); the messages carry no copy of the job (as
+    // when it would make a message too large), so the worker reads it.
     const queue = new MemoryPollQueue(h.clock);
     const poller = h.newPoller({ pollQueue: queue });
     const unreadable = new Set<string>();
@@ -155,7 +156,9 @@ describe('a poll message that fails five times', () => {
       },
     });
     const worker = h.newPoller({ pollQueue: queue, store: failing });
-    queue.listen((message, options) => worker.pollQueued(message, options));
+    queue.listen((message, options) =>
+      worker.pollQueued({ ...(message as object), job: undefined }, options),
+    );
 
     // Act
     const first = await poller.runCycle();
@@ -184,5 +187,51 @@ describe('a poll message that fails five times', () => {
     expect(Date.parse(polledAt ?? '')).toBeGreaterThanOrEqual(T0 + MINUTE);
     expect(Date.parse(polledAt ?? '')).toBeLessThan(T0 + 3 * MINUTE);
     expect(calledGroups().length).toBeGreaterThan(0);
+  });
+});
+
+describe('a hand-off whose message was stored but whose answer was lost', () => {
+  it('keeps the claim until it expires: the job is called once, by the stored message, not again by the next cycle', async () => {
+    // Prepare: every send stores its message, then fails as a send whose answer was lost (a timeout) does; the
+    // worker's upstream calls take 3 s, so the last handed-off call is still in flight when the next cycle starts.
+    const queue = new MemoryPollQueue(h.clock);
+    for (const job of (await h.rawStore.list({ top: 100 })).items) queue.answerLostFor.add(job.id);
+    const hostA = h.newPoller({ pollQueue: queue });
+    const worker = h.newPoller({
+      pollQueue: queue,
+      fetchUpstream: (url, options) => h.clock.sleep(3_000).then(() => h.fetchUpstream(url, options)),
+    });
+    queue.listen((message, options) => worker.pollQueued(message, options));
+
+    // Act: the cycle at 0:00 hands off the jobs after its window; the next cycle runs at 1:00.
+    const first = await hostA.runCycle();
+    const last = queue.sent.at(-1)!;
+    await until(T0 + MINUTE);
+    const next = await h.newPoller({ pollQueue: queue }).runCycle();
+    await queue.drain();
+    const group = (await h.rawStore.get(last.jobId))?.identity['personGroupId'];
+    const callsOfLast = calledGroups(T0, T0 + 90_000).filter((g) => g === group);
+    recordFigures('claims-answer-lost', {
+      first: {
+        polled: first.polled,
+        handedOff: first.handedOff,
+        deferred: first.deferred,
+        errors: first.errors,
+      },
+      next: { polled: next.polled, claimedElsewhere: next.claimedElsewhere },
+      lastSlot: last.slotAt,
+      callsOfLastJob: callsOfLast.length,
+      queueOutcomes: queue.outcomes.map((o) => String(o.outcome)),
+    });
+
+    // Assess
+    expect(callsOfLast).toHaveLength(1);
+    expect(first.handedOff).toBe(0);
+    expect(queue.sent.length).toBeGreaterThan(0);
+    expect(first.errors).toBe(1);
+    // The stored messages were delivered and polled their jobs; the next cycle left them to their claims.
+    expect(queue.outcomes.filter((o) => o.outcome === 'polled')).toHaveLength(queue.sent.length);
+    expect(next.claimedElsewhere).toBeGreaterThan(0);
+    expect(h.logs.some((l) => l.message.startsWith('hand-off to the polls queue failed'))).toBe(true);
   });
 });

@@ -150,6 +150,42 @@ describe('StoragePollQueue', () => {
     expect((error as Error).message).not.toContain('AccountKey');
   });
 
+  it('fails a send whose answer was lost after the message was stored as maybe stored, and does not send it again', async () => {
+    // Prepare: the proxy passes each send to the queue, then drops the connection before the answer.
+    const { queue, proxy, direct, sends } = await queueBehindProxy();
+    await queue.initialize();
+    proxy.setFaults((r) => (r.method === 'POST' ? 'forwardThenReset' : 'forward'));
+
+    // Act
+    const error = await queue.send(message(NOW)).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(QueueUnavailableError);
+    expect((error as QueueUnavailableError).maybeStored).toBe(true);
+    expect(sends()).toHaveLength(1);
+    expect((await direct.peekMessages({ numberOfMessages: 32 })).peekedMessageItems).toHaveLength(1);
+  });
+
+  it('fails a send the queue refused or never received as not stored', async () => {
+    // Prepare
+    const refused = await queueBehindProxy();
+    await refused.queue.initialize();
+    refused.proxy.setFaults((r) => (r.method === 'POST' ? { status: 503 } : 'forward'));
+    const closed = await queueBehindProxy();
+    await closed.queue.initialize();
+    await closed.proxy.stop();
+
+    // Act
+    const busy = await refused.queue.send(message(NOW)).catch((e: unknown) => e);
+    const unreachable = await closed.queue.send(message(NOW)).catch((e: unknown) => e);
+
+    // Assess
+    expect(busy).toMatchObject({ httpStatus: 503, maybeStored: false });
+    expect(unreachable).toBeInstanceOf(QueueUnavailableError);
+    expect((unreachable as QueueUnavailableError).maybeStored).toBe(false);
+    expect((await refused.direct.peekMessages()).peekedMessageItems).toEqual([]);
+  });
+
   it('passes the abort signal through: an aborted send fails as QueueUnavailableError and sends nothing', async () => {
     // Prepare
     const { queue, direct, sends } = await queueBehindProxy();

@@ -239,7 +239,8 @@ describe('TableJobStore against Azurite', () => {
     expect(due.map((h) => h.job.id)).toEqual(expected.map((j) => j.id));
     expect(due.map((h) => h.job)).toStrictEqual(expected);
     expect(due.every((h) => h.dueKey === `due|${h.job.state.nextCheckAt ?? ''}|${h.job.id}`)).toBe(true);
-    expect(callsForAll).toHaveLength(16);
+    // One query over every shard's due range, whatever the number of shards.
+    expect(callsForAll).toHaveLength(1);
     expect(callsForAll.every((c) => c.method === 'GET')).toBe(true);
     expect(callsForAll.reduce((n, c) => n + c.entities, 0)).toBe(10);
     expect(firstThree.map((h) => h.job.id)).toEqual(expected.slice(0, 3).map((j) => j.id));

@@ -1,8 +1,9 @@
 /**
- * Auth posture (docs/spec.md §7): every /api/jobs* route needs a function key (authLevel 'function'); only health
- * and the OpenAPI document are anonymous, and health shows no job data (see canary.test.ts). Checked on what the
- * Functions host receives: the compiled entry is loaded with plain node and a stand-in for `@azure/functions-core`
- * that records each registration (as test/e2e/registrations.test.ts does).
+ * Auth posture (docs/spec.md §7): every /api/jobs* and /api/subscriptions* route needs a function key (authLevel
+ * 'function'); only health, the OpenAPI document and the drop-in reads (§13: the upstream's key, checked in code)
+ * are anonymous, and health shows no job data (see canary.test.ts). Checked on what the Functions host receives: the
+ * compiled entry is loaded with plain node and a stand-in for `@azure/functions-core` that records each
+ * registration (as test/e2e/registrations.test.ts does).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captureRegistrations, triggerOf, VALID_SETTINGS } from '../support/registrations';
@@ -39,18 +40,41 @@ describe('the authorization level of every HTTP route the host receives', () => 
     routes = capturedHttpRoutes();
   });
 
-  it('registers the nine API routes, all under jobs, health or openapi.json', () => {
+  it('registers the sixteen API routes, all under jobs, subscriptions, health, openapi.json or upstream', () => {
     // Assess
-    expect(routes).toHaveLength(9);
+    expect(routes).toHaveLength(16);
     expect(
       routes.every(
         (r) =>
           r.route === 'health' ||
           r.route === 'openapi.json' ||
           r.route === 'jobs' ||
-          r.route.startsWith('jobs/'),
+          r.route.startsWith('jobs/') ||
+          r.route === 'subscriptions' ||
+          r.route.startsWith('subscriptions/') ||
+          r.route.startsWith('upstream/'),
       ),
     ).toBe(true);
+  });
+
+  it('requires a function key on every subscriptions route, for every method', () => {
+    // Act
+    const subscriptions = routes.filter(
+      (r) => r.route === 'subscriptions' || r.route.startsWith('subscriptions/'),
+    );
+
+    // Assess
+    expect(subscriptions.map((r) => `${r.methods.join(',')} ${r.route}`).sort()).toEqual(
+      [
+        'DELETE subscriptions/{id}',
+        'GET,HEAD subscriptions',
+        'GET,HEAD subscriptions/{id}',
+        'GET,HEAD subscriptions/{id}/deliveries',
+        'POST subscriptions',
+        'POST subscriptions/{id}/rotate-secret',
+      ].sort(),
+    );
+    expect(subscriptions.filter((r) => r.authLevel !== 'function').map((r) => r.name)).toEqual([]);
   });
 
   it('requires a function key on every jobs route, for every method', () => {
@@ -72,14 +96,21 @@ describe('the authorization level of every HTTP route the host receives', () => 
     expect(jobs.filter((r) => r.authLevel !== 'function').map((r) => r.name)).toEqual([]);
   });
 
-  it('leaves only health and the OpenAPI document anonymous, and only for GET and HEAD', () => {
+  it('leaves only health, the OpenAPI document and the drop-in reads anonymous to the host', () => {
     // Act
     const anonymous = routes.filter((r) => r.authLevel === 'anonymous');
 
-    // Assess
+    // Assess: the drop-in reads check the upstream's own key in code (upstreamRoutes.test.ts); any other method
+    // than GET and HEAD is answered 405 there.
     expect(anonymous).toEqual([
       { name: 'health', route: 'health', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
       { name: 'openApi', route: 'openapi.json', methods: ['GET', 'HEAD'], authLevel: 'anonymous' },
+      {
+        name: 'upstreamRead',
+        route: 'upstream/{resource}/{*path}',
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        authLevel: 'anonymous',
+      },
     ]);
   });
 });

@@ -1,0 +1,217 @@
+/**
+ * Drop-in upstream-shaped reads (docs/spec.md §13): `GET|HEAD /api/upstream/{resource}/{upstream path and query}`
+ * answers what the upstream last said for the job the URL names, authorized by the upstream's own key. The cache
+ * only: a job that has been polled is never called from here; a job not registered yet, on a resource that has
+ * one, is registered and polled once through the budget (the refresh path), and so is a job never polled yet.
+ */
+import type { HttpResponseInit } from '@azure/functions';
+import { newJob, jobIdOf } from '../api/registration';
+import type { Clock } from '../clock';
+import { SecretUnavailableError } from '../errors';
+import type { Logger } from '../logger';
+import type { Job } from '../model';
+import { DEFAULT_POLL_INTERVAL_SECONDS } from '../poller/policy';
+import { JobNotFoundError, ResourceBusyError, type KeyProvider, type Poller } from '../poller/poller';
+import type { JobStore } from '../store/types';
+import type { JobAdapter } from '../upstream/types';
+import {
+  answerEtag,
+  matchesEtag,
+  methodNotAllowed,
+  resourceNotFound,
+  serviceUnavailable,
+  tooManyRequests,
+  unauthorized,
+} from './answers';
+import type { ResourceDirectory } from './directory';
+import { clientAddress, keysMatch, type AttemptLimiter } from './keyGuard';
+import { endpointFor, parseDropInUrl, type DropInTarget } from './paths';
+
+/** The header a caller may send instead of the kind's key header (docs/spec.md §13). */
+export const FUNCTION_KEY_HEADER = 'x-functions-key';
+/** How long a caller waits when the vault could not be read. */
+const VAULT_RETRY_SECONDS = 30;
+
+export interface DropInRequest {
+  method: string;
+  /** The absolute request URL as the host gives it. */
+  url: string;
+  headers: { get(name: string): string | null };
+}
+
+export interface DropInApiDeps {
+  store: Pick<JobStore, 'get' | 'register'>;
+  poller: Pick<Poller, 'pollNow'>;
+  keys: KeyProvider;
+  clock: Clock;
+  adapters: readonly JobAdapter[];
+  allowedUpstreamOrigins: readonly string[];
+  directory: ResourceDirectory;
+  attempts: AttemptLimiter;
+  /** The Key Vault secret whose value is accepted as `x-functions-key`; none: the header authorizes nothing. */
+  functionKeySecretName?: string;
+  logger?: Logger;
+}
+
+export class DropInApi {
+  constructor(private readonly deps: DropInApiDeps) {}
+
+  withLogger(logger: Logger): DropInApi {
+    return new DropInApi({ ...this.deps, logger });
+  }
+
+  async read(request: DropInRequest): Promise<HttpResponseInit> {
+    const method = request.method.toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(method);
+    const parsed = parseDropInUrl(request.url, this.deps.adapters);
+    if (!parsed.ok) return resourceNotFound();
+    const { resource, target } = parsed;
+    const endpoint = endpointFor(resource, this.deps.allowedUpstreamOrigins, target.adapter);
+    if (endpoint === undefined) return resourceNotFound();
+
+    const client = clientAddress(request.headers.get('x-forwarded-for'));
+    const wait = this.deps.attempts.retryAfterSeconds(client);
+    if (wait !== undefined) return tooManyRequests(wait);
+
+    const id = jobIdOf(target.adapter.kind, endpoint, target.identity, target.adapter);
+    const job = await this.deps.store.get(id);
+    const secretNames = job ? [job.keySecretName] : await this.deps.directory.secretNamesFor(resource);
+    // A resource with no registered job: nothing to authorize against, nothing to register (no upstream call).
+    if (secretNames.length === 0) return resourceNotFound();
+
+    const auth = await this.authorize(request, target.adapter, secretNames);
+    if (auth.kind === 'vaultUnavailable') return serviceUnavailable(VAULT_RETRY_SECONDS);
+    if (auth.kind === 'refused') {
+      this.deps.attempts.fail(client);
+      this.deps.logger?.warn('drop-in key refused', { resource, kind: target.adapter.kind });
+      return unauthorized();
+    }
+
+    let served: Job;
+    if (job && job.state.checkedAt !== null) {
+      served = job;
+    } else {
+      // Not registered yet, or registered and never polled: polled once now, through the budget.
+      const registered = job ?? (await this.registerOnTheFly(endpoint, resource, target, auth.secretName));
+      const polled =
+        registered.state.checkedAt !== null ? { job: registered } : await this.pollOnce(registered.id);
+      if ('response' in polled) return polled.response;
+      served = polled.job;
+    }
+    return this.answer(served, target.adapter, request.headers.get('if-none-match'));
+  }
+
+  /** Compares the presented key with every candidate key (all of them: no early exit on a match). */
+  private async authorize(
+    request: DropInRequest,
+    adapter: JobAdapter,
+    secretNames: readonly string[],
+  ): Promise<{ kind: 'ok'; secretName: string } | { kind: 'refused' } | { kind: 'vaultUnavailable' }> {
+    const presented = request.headers.get(adapter.keyHeader);
+    const functionKey = request.headers.get(FUNCTION_KEY_HEADER);
+    let matched: string | undefined;
+    let read = 0;
+    let unavailable = 0;
+    if (presented !== null && presented !== '') {
+      for (const name of secretNames) {
+        const key = await this.readKey(name);
+        if (key === undefined) {
+          unavailable++;
+          continue;
+        }
+        read++;
+        if (keysMatch(presented, key) && matched === undefined) matched = name;
+      }
+    }
+    const functionSecret = this.deps.functionKeySecretName;
+    if (matched === undefined && functionKey !== null && functionKey !== '' && functionSecret !== undefined) {
+      const key = await this.readKey(functionSecret);
+      if (key === undefined) unavailable++;
+      else {
+        read++;
+        if (keysMatch(functionKey, key)) matched = secretNames[0];
+      }
+    }
+    if (matched !== undefined) return { kind: 'ok', secretName: matched };
+    // Nothing could be compared because the vault did not answer: not the caller's failed attempt.
+    if (read === 0 && unavailable > 0) return { kind: 'vaultUnavailable' };
+    return { kind: 'refused' };
+  }
+
+  private async readKey(secretName: string): Promise<string | undefined> {
+    try {
+      return await this.deps.keys.getKey(secretName);
+    } catch (e) {
+      if (e instanceof SecretUnavailableError) {
+        this.deps.logger?.warn('drop-in key not readable', { secretName, error: e.message });
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private async registerOnTheFly(
+    endpoint: string,
+    resource: string,
+    target: DropInTarget,
+    keySecretName: string,
+  ): Promise<Job> {
+    const { adapter } = target;
+    const job = newJob(
+      {
+        kind: adapter.kind,
+        endpoint,
+        keySecretName,
+        apiVersion: target.apiVersion,
+        pollIntervalSeconds: DEFAULT_POLL_INTERVAL_SECONDS,
+        identity: target.identity,
+      },
+      adapter,
+      this.deps.clock.now(),
+    );
+    const { job: stored, created } = await this.deps.store.register(job);
+    this.deps.directory.add(resource, stored.keySecretName);
+    if (created) this.deps.logger?.info('drop-in job registered', { jobId: stored.id, kind: adapter.kind });
+    return stored;
+  }
+
+  /** One poll through the resource's budget (the refresh path): a slot within 5 s, or 429. */
+  private async pollOnce(id: string): Promise<{ job: Job } | { response: HttpResponseInit }> {
+    try {
+      return { job: await this.deps.poller.pollNow(id) };
+    } catch (e) {
+      if (e instanceof ResourceBusyError) return { response: tooManyRequests(e.retryAfterSeconds) };
+      if (e instanceof JobNotFoundError) return { response: resourceNotFound() };
+      throw e;
+    }
+  }
+
+  /** The last upstream answer of `job`, with `ETag` and `Retry-After` (seconds to the next check) while it is polled. */
+  private answer(job: Job, adapter: JobAdapter, ifNoneMatch: string | null): HttpResponseInit {
+    const state = job.state;
+    const now = this.deps.clock.now().getTime();
+    const next = state.nextCheckAt === null ? NaN : Date.parse(state.nextCheckAt);
+    const polled = adapter.phase(state.status) !== 'terminal' && Number.isFinite(next);
+    const retryAfter = polled ? Math.max(1, Math.ceil((next - now) / 1000)) : undefined;
+    const answer =
+      state.lastAnswer ??
+      (state.upstream !== null
+        ? { httpStatus: 200, body: JSON.stringify(state.upstream), contentType: undefined }
+        : undefined);
+    // Registered, not answered yet (or only with transient errors): come back at the next check.
+    if (answer === undefined) return tooManyRequests(retryAfter ?? VAULT_RETRY_SECONDS);
+    const etag = answerEtag(answer);
+    const validators: Record<string, string> = {
+      etag,
+      ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
+    };
+    if (answer.httpStatus === 200 && ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
+      return { status: 304, headers: validators };
+    }
+    return {
+      status: answer.httpStatus,
+      headers: { ...validators, 'content-type': answer.contentType ?? 'application/json; charset=utf-8' },
+      body: answer.body,
+    };
+  }
+}
