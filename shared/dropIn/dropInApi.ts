@@ -61,10 +61,14 @@ interface DropInMemo {
   endpoints: Map<string, string | undefined>;
   /** `jobIdOf` per kind, endpoint and identity (a hash of them). */
   jobIds: Map<string, string>;
+  /** The ETag of each job's last answer served, with the answer it hashes (reused while the answer is the same). */
+  etags: Map<string, { httpStatus: number; body: string; etag: string }>;
 }
 
 /** Entries of each memo map, at most (a map starts over when full). */
 const MAX_REMEMBERED = 1_000;
+/** The longest answer body whose ETag is remembered (so the ETag memo holds at most ~8 MB). */
+const MAX_REMEMBERED_BODY_CHARS = 4_096;
 
 function remember<V>(map: Map<string, V>, key: string, value: V): V {
   if (map.size >= MAX_REMEMBERED) map.clear();
@@ -79,7 +83,12 @@ export class DropInApi {
     private readonly deps: DropInApiDeps,
     memo?: DropInMemo,
   ) {
-    this.memo = memo ?? { digests: new KeyDigests(), endpoints: new Map(), jobIds: new Map() };
+    this.memo = memo ?? {
+      digests: new KeyDigests(),
+      endpoints: new Map(),
+      jobIds: new Map(),
+      etags: new Map(),
+    };
   }
 
   withLogger(logger: Logger): DropInApi {
@@ -236,6 +245,19 @@ export class DropInApi {
     }
   }
 
+  private etagOf(jobId: string, answer: { httpStatus: number; body: string }): string {
+    const known = this.memo.etags.get(jobId);
+    if (known !== undefined && known.httpStatus === answer.httpStatus && known.body === answer.body) {
+      return known.etag;
+    }
+    const etag = answerEtag(answer);
+    // Bodies are small (a status document); a large one is hashed each time rather than held.
+    if (answer.body.length <= MAX_REMEMBERED_BODY_CHARS) {
+      remember(this.memo.etags, jobId, { httpStatus: answer.httpStatus, body: answer.body, etag });
+    }
+    return etag;
+  }
+
   /** The last upstream answer of `job`, with `ETag` and `Retry-After` (seconds to the next check) while it is polled. */
   private answer(job: Job, adapter: JobAdapter, ifNoneMatch: string | null): HttpResponseInit {
     const state = job.state;
@@ -250,7 +272,7 @@ export class DropInApi {
         : undefined);
     // Registered, not answered yet (or only with transient errors): come back at the next check.
     if (answer === undefined) return tooManyRequests(retryAfter ?? VAULT_RETRY_SECONDS);
-    const etag = answerEtag(answer);
+    const etag = this.etagOf(job.id, answer);
     const validators: Record<string, string> = {
       etag,
       ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
