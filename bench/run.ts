@@ -14,6 +14,7 @@ import { benchLongPoll } from './longPoll';
 import { benchNotifications } from './notifications';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
+import { benchScaleOut } from './scaleOut';
 import { benchStartup } from './startup';
 import { benchUpstreamSaved } from './upstreamSaved';
 
@@ -32,6 +33,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '6', title: 'freshness and budget use in steady state', run: benchFreshness },
   { id: '7', title: 'long-poll Table reads', run: benchLongPoll },
   { id: '8', title: 'notifications: transition to delivery', run: benchNotifications },
+  { id: '9', title: 'scale-out, real processes, real time', run: benchScaleOut },
   { id: 'D', title: 'drop-in reads', run: benchDropIn },
 ];
 

@@ -52,6 +52,10 @@ export interface LocalStackOptions {
   env: NodeJS.ProcessEnv;
   port?: number;
   runTimers?: boolean;
+  /** Run the queue-triggered functions on their queues (default true; off for a timer-only process). */
+  runQueueTriggers?: boolean;
+  /** Invisibility of a message while its handler runs (default: the host's 10 minutes). */
+  queueLeaseMs?: number;
   registerDemoJobs?: boolean;
   simulator?: Omit<UpstreamSimulatorOptions, 'keys'>;
   /** Budget of the embedded simulator resource (default 120/min). */
@@ -121,6 +125,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.port ?? 0,
       appSettings: env,
       runTimers: options.runTimers ?? false,
+      ...(options.runQueueTriggers === false
+        ? { queueTriggers: false as const }
+        : options.queueLeaseMs
+          ? { queueTriggers: { leaseMs: options.queueLeaseMs } }
+          : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.queueTriggers === false ? { queueTriggers: false as const } : {}),
     });

@@ -3,6 +3,7 @@
  * embedded stand-in for every absent setting (see dev/stack.ts). Stop with Ctrl+C.
  */
 import { ConfigError } from '../shared/errors';
+import { hostSwitchesFor, queueLeaseFromArgs, roleFromArgs } from './roles';
 import { startLocalStack } from './stack';
 
 function portFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): number {
@@ -18,10 +19,13 @@ function portFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): number {
 
 async function main(): Promise<void> {
   const port = portFromArgs(process.argv.slice(2), process.env);
+  const role = roleFromArgs(process.argv.slice(2));
+  const queueLeaseMs = queueLeaseFromArgs(process.argv.slice(2));
   const stack = await startLocalStack({
     env: process.env,
     port,
-    runTimers: true,
+    ...hostSwitchesFor(role),
+    ...(queueLeaseMs ? { queueLeaseMs } : {}),
     registerDemoJobs: true,
     onLog: (entry) =>
       console.log(`[${new Date().toISOString()}] ${entry.functionName} ${entry.level}: ${entry.message}`),
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
       ...started.map((line) => `  ${String(line)}`),
       '',
       `Poll schedule: ${stack.settings.POLL_SCHEDULE ?? ''}`,
+      ...(role === 'all' ? [] : [`Role: ${role} (${role === 'timer' ? 'no queue trigger' : 'no timer'})`]),
       stack.demoJobIds.length ? `Demo jobs registered: ${stack.demoJobIds.length}. Try:` : 'Try:',
       `  curl -s ${stack.host.url}/api/jobs`,
       ...(stack.demoJobIds[0] ? [`  curl -s ${stack.host.url}/api/jobs/${stack.demoJobIds[0]}/status`] : []),

@@ -16,9 +16,12 @@ import { describeError } from './deps';
 /** Most sends in flight at once. */
 const MAX_SENDS_IN_FLIGHT = 16;
 
-/** `{token}.{due}.{until}` (times in base 36 ms). */
+/**
+ * `{token}.{due}.{until}` (times in whole base 36 ms). Slots are fractional when a budget's spacing is (e.g.
+ * 180000/h: 20.4 ms), and so is a claim's `until`: it is rounded down, else the message would not decode.
+ */
 export function encodeClaim(claim: ResourceClaim): string {
-  return `${claim.token}.${claim.due.toString(36)}.${claim.until.toString(36)}`;
+  return `${claim.token}.${Math.floor(claim.due).toString(36)}.${Math.floor(claim.until).toString(36)}`;
 }
 
 export function decodeClaim(jobId: string, text: string): ResourceClaim | undefined {

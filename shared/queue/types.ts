@@ -24,6 +24,6 @@ export interface PollMessage {
 
 /** Where the poller sends handed-off polls (a Storage queue in Azure and under `npm start`). */
 export interface PollQueue {
-  /** Sends `message`, invisible until `message.slotAt` (at most 7 days ahead). */
+  /** Sends `message`, invisible until shortly before `message.slotAt` (at most 7 days ahead). */
   send(message: PollMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
 }

@@ -7,11 +7,19 @@ export interface AppProcess {
   url: string;
   output(): string;
   stop(): Promise<void>;
+  /** Ends the process at once with `signal` (SIGKILL: no handler runs, nothing is flushed) and waits for it. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** The compiled app as `npm start` runs it (`node dist/dev/start.js`), on a free port, with `settings`. */
-export async function startAppProcess(settings: Record<string, string>): Promise<AppProcess> {
-  const { child, output } = spawnApp(settings);
+/**
+ * The compiled app as `npm start` runs it (`node dist/dev/start.js`), on a free port, with `settings` and extra
+ * command-line `args` (e.g. `['--role', 'worker']`).
+ */
+export async function startAppProcess(
+  settings: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<AppProcess> {
+  const { child, output } = spawnApp(settings, args);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the app did not start:\n${output()}`)), 60_000);
     const check = (): void => {
@@ -27,16 +35,13 @@ export async function startAppProcess(settings: Record<string, string>): Promise
       reject(new Error(`the app exited (${code}):\n${output()}`));
     });
   });
-  return {
-    url,
-    output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.on('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const end = (signal: NodeJS.Signals): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.on('exit', () => resolve());
+      child.kill(signal);
+    });
+  return { url, output, stop: () => end('SIGTERM'), kill: end };
 }
 
 /** Runs the app until it exits (a start refused by its settings): the exit code and what it printed. */
@@ -48,13 +53,16 @@ export async function runAppUntilExit(
   return { code, output: output() };
 }
 
-function spawnApp(settings: Record<string, string>): { child: ChildProcess; output: () => string } {
+function spawnApp(
+  settings: Record<string, string>,
+  args: readonly string[] = [],
+): { child: ChildProcess; output: () => string } {
   // Every setting the app reads is cleared: absent ones get stand-ins, as under `npm start` on a clean machine.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !APP_ENVIRONMENT.includes(name)),
   );
   const root = path.resolve(__dirname, '../..');
-  const child = spawn(process.execPath, [path.join(root, 'dist/dev/start.js'), '--port', '0'], {
+  const child = spawn(process.execPath, [path.join(root, 'dist/dev/start.js'), '--port', '0', ...args], {
     cwd: root,
     env: { ...env, ...settings },
     stdio: ['ignore', 'pipe', 'pipe'],
