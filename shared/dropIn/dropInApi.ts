@@ -24,7 +24,7 @@ import {
   unauthorized,
 } from './answers';
 import type { ResourceDirectory } from './directory';
-import { clientAddress, keysMatch, type AttemptLimiter } from './keyGuard';
+import { clientAddress, digestsMatch, keyDigest, KeyDigests, type AttemptLimiter } from './keyGuard';
 import { endpointFor, parseDropInUrl, type DropInTarget } from './paths';
 
 /** The header a caller may send instead of the kind's key header (docs/spec.md §13). */
@@ -53,11 +53,46 @@ export interface DropInApiDeps {
   logger?: Logger;
 }
 
+/** What a `DropInApi` keeps between requests (shared by its `withLogger` copies): pure functions' results. */
+interface DropInMemo {
+  /** The digest of each secret's current key value. */
+  digests: KeyDigests;
+  /** `endpointFor` per kind and resource (a pure function of them and the settings). */
+  endpoints: Map<string, string | undefined>;
+  /** `jobIdOf` per kind, endpoint and identity (a hash of them). */
+  jobIds: Map<string, string>;
+  /** The ETag of each job's last answer served, with the answer it hashes (reused while the answer is the same). */
+  etags: Map<string, { httpStatus: number; body: string; etag: string }>;
+}
+
+/** Entries of each memo map, at most (a map starts over when full). */
+const MAX_REMEMBERED = 1_000;
+/** The longest answer body whose ETag is remembered (so the ETag memo holds at most ~8 MB). */
+const MAX_REMEMBERED_BODY_CHARS = 4_096;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  if (map.size >= MAX_REMEMBERED) map.clear();
+  map.set(key, value);
+  return value;
+}
+
 export class DropInApi {
-  constructor(private readonly deps: DropInApiDeps) {}
+  private readonly memo: DropInMemo;
+
+  constructor(
+    private readonly deps: DropInApiDeps,
+    memo?: DropInMemo,
+  ) {
+    this.memo = memo ?? {
+      digests: new KeyDigests(),
+      endpoints: new Map(),
+      jobIds: new Map(),
+      etags: new Map(),
+    };
+  }
 
   withLogger(logger: Logger): DropInApi {
-    return new DropInApi({ ...this.deps, logger });
+    return new DropInApi({ ...this.deps, logger }, this.memo);
   }
 
   async read(request: DropInRequest): Promise<HttpResponseInit> {
@@ -66,14 +101,14 @@ export class DropInApi {
     const parsed = parseDropInUrl(request.url, this.deps.adapters);
     if (!parsed.ok) return resourceNotFound();
     const { resource, target } = parsed;
-    const endpoint = endpointFor(resource, this.deps.allowedUpstreamOrigins, target.adapter);
+    const endpoint = this.endpointOf(resource, target.adapter);
     if (endpoint === undefined) return resourceNotFound();
 
     const client = clientAddress(request.headers.get('x-forwarded-for'));
     const wait = this.deps.attempts.retryAfterSeconds(client);
     if (wait !== undefined) return tooManyRequests(wait);
 
-    const id = jobIdOf(target.adapter.kind, endpoint, target.identity, target.adapter);
+    const id = this.jobIdFor(endpoint, target);
     const job = await this.deps.store.get(id);
     const secretNames = job ? [job.keySecretName] : await this.deps.directory.secretNamesFor(resource);
     // A resource with no registered job: nothing to authorize against, nothing to register (no upstream call).
@@ -101,7 +136,28 @@ export class DropInApi {
     return this.answer(served, target.adapter, request.headers.get('if-none-match'));
   }
 
-  /** Compares the presented key with every candidate key (all of them: no early exit on a match). */
+  private endpointOf(resource: string, adapter: JobAdapter): string | undefined {
+    const memoKey = `${adapter.kind}\n${resource}`;
+    const { endpoints } = this.memo;
+    if (endpoints.has(memoKey)) return endpoints.get(memoKey);
+    return remember(endpoints, memoKey, endpointFor(resource, this.deps.allowedUpstreamOrigins, adapter));
+  }
+
+  private jobIdFor(endpoint: string, target: DropInTarget): string {
+    const { adapter, identity } = target;
+    const memoKey = [adapter.kind, endpoint, ...adapter.identityFields.map((f) => identity[f] ?? '')].join(
+      '\n',
+    );
+    return (
+      this.memo.jobIds.get(memoKey) ??
+      remember(this.memo.jobIds, memoKey, jobIdOf(adapter.kind, endpoint, identity, adapter))
+    );
+  }
+
+  /**
+   * Compares the presented key with every candidate key (all of them: no early exit on a match). The presented key
+   * is hashed once; each vault key's digest is hashed once per value (`KeyDigests`).
+   */
   private async authorize(
     request: DropInRequest,
     adapter: JobAdapter,
@@ -113,6 +169,7 @@ export class DropInApi {
     let read = 0;
     let unavailable = 0;
     if (presented !== null && presented !== '') {
+      const presentedDigest = keyDigest(presented);
       for (const name of secretNames) {
         const key = await this.readKey(name);
         if (key === undefined) {
@@ -120,7 +177,8 @@ export class DropInApi {
           continue;
         }
         read++;
-        if (keysMatch(presented, key) && matched === undefined) matched = name;
+        const matches = digestsMatch(presentedDigest, this.memo.digests.digestOf(name, key));
+        if (matches && matched === undefined) matched = name;
       }
     }
     const functionSecret = this.deps.functionKeySecretName;
@@ -129,7 +187,8 @@ export class DropInApi {
       if (key === undefined) unavailable++;
       else {
         read++;
-        if (keysMatch(functionKey, key)) matched = secretNames[0];
+        const expected = this.memo.digests.digestOf(functionSecret, key);
+        if (digestsMatch(keyDigest(functionKey), expected)) matched = secretNames[0];
       }
     }
     if (matched !== undefined) return { kind: 'ok', secretName: matched };
@@ -186,6 +245,19 @@ export class DropInApi {
     }
   }
 
+  private etagOf(jobId: string, answer: { httpStatus: number; body: string }): string {
+    const known = this.memo.etags.get(jobId);
+    if (known !== undefined && known.httpStatus === answer.httpStatus && known.body === answer.body) {
+      return known.etag;
+    }
+    const etag = answerEtag(answer);
+    // Bodies are small (a status document); a large one is hashed each time rather than held.
+    if (answer.body.length <= MAX_REMEMBERED_BODY_CHARS) {
+      remember(this.memo.etags, jobId, { httpStatus: answer.httpStatus, body: answer.body, etag });
+    }
+    return etag;
+  }
+
   /** The last upstream answer of `job`, with `ETag` and `Retry-After` (seconds to the next check) while it is polled. */
   private answer(job: Job, adapter: JobAdapter, ifNoneMatch: string | null): HttpResponseInit {
     const state = job.state;
@@ -200,7 +272,7 @@ export class DropInApi {
         : undefined);
     // Registered, not answered yet (or only with transient errors): come back at the next check.
     if (answer === undefined) return tooManyRequests(retryAfter ?? VAULT_RETRY_SECONDS);
-    const etag = answerEtag(answer);
+    const etag = this.etagOf(job.id, answer);
     const validators: Record<string, string> = {
       etag,
       ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),

@@ -10,9 +10,38 @@ import type { Clock } from '../clock';
  * `timingSafeEqual` compares two 32-byte digests whatever the lengths, and nothing returns early on a prefix.
  */
 export function keysMatch(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(keyDigest(presented), keyDigest(expected));
+}
+
+/** The SHA-256 digest of a key: what `keysMatch` and `KeyDigests` compare. */
+export function keyDigest(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+/** Whether two key digests are equal, in constant time. */
+export function digestsMatch(presented: Buffer, expected: Buffer): boolean {
+  return timingSafeEqual(presented, expected);
+}
+
+/**
+ * The digest of each secret's current key value, computed once per value rather than once per request: an entry
+ * is reused only while the key cache hands out the same value for that secret name (a rotated value is hashed
+ * anew). In memory only, next to the key cache that holds the value itself; at most `maxEntries` secrets.
+ */
+export class KeyDigests {
+  private readonly digests = new Map<string, { value: string; digest: Buffer }>();
+
+  constructor(private readonly maxEntries = 1_000) {}
+
+  digestOf(secretName: string, value: string): Buffer {
+    const known = this.digests.get(secretName);
+    // Two values read from the vault are compared here, never a caller's key: no timing to protect.
+    if (known !== undefined && known.value === value) return known.digest;
+    const digest = keyDigest(value);
+    if (known === undefined && this.digests.size >= this.maxEntries) this.digests.clear();
+    this.digests.set(secretName, { value, digest });
+    return digest;
+  }
 }
 
 export interface AttemptLimiterOptions {

@@ -54,6 +54,24 @@ describe('DropInApi', () => {
     expect(unit.calls).toHaveLength(1);
   });
 
+  it('accepts the rotated key and refuses the old one as soon as the vault hands out a new value', async () => {
+    // Prepare
+    let current = KEY;
+    const unit = unitServices({ keys: { getKey: () => Promise.resolve(current) } });
+    await registerAndPoll(unit);
+    const before = await unit.services.dropIn.read(request({ 'Ocp-Apim-Subscription-Key': KEY }));
+
+    // Act
+    current = 'rotated-face-key';
+    const oldKey = await unit.services.dropIn.read(request({ 'Ocp-Apim-Subscription-Key': KEY }));
+    const newKey = await unit.services.dropIn.read(request({ 'Ocp-Apim-Subscription-Key': current }));
+
+    // Assess
+    expect(before.status).toBe(200);
+    expect(oldKey.status).toBe(401);
+    expect(newKey.status).toBe(200);
+  });
+
   it('answers 503 when the key cannot be read, without counting a failed attempt', async () => {
     // Prepare
     let vaultUp = true;
