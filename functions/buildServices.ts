@@ -48,6 +48,7 @@ import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
 import { fetchUpstream } from '../shared/upstream/http';
+import { resourceOf } from '../shared/upstream/allowList';
 import { getAdapter, listAdapters, listKinds } from '../shared/upstream/registry';
 
 /** Per attempt (docs/spec.md §12). */
@@ -178,7 +179,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
       : {}),
     settings: config,
   });
+  const directory = new ResourceDirectory(store, clock);
   const api = new JobsApi({
+    onRegistered: (job) => directory.add(resourceOf(job.endpoint), job.keySecretName),
     store,
     poller,
     clock,
@@ -212,7 +215,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     adapters: listAdapters(),
     allowedUpstreamOrigins: config.allowedUpstreamOrigins,
-    directory: new ResourceDirectory(store, clock),
+    directory,
     attempts: new AttemptLimiter(clock),
     ...(config.dropInFunctionKeySecretName
       ? { functionKeySecretName: config.dropInFunctionKeySecretName }

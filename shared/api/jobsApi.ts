@@ -24,6 +24,8 @@ export interface JobsApiDeps extends RegistrationContext {
   telemetry?: Telemetry;
   /** The long-poll waiters of this process; without them `Prefer: wait` answers at once. */
   statusWaits?: Pick<StatusWaits<PollHandle>, 'waitForChange'>;
+  /** Told of each job this process registers (the drop-in directory knows its resource at once). */
+  onRegistered?: (job: Job) => void;
 }
 
 /** Query parameters as the functions hand them over (URLSearchParams satisfies it). */
@@ -45,6 +47,7 @@ export class JobsApi {
     const adapter = this.deps.getAdapter(registration.kind)!;
     const job = newJob(registration, adapter, this.deps.clock.now());
     const { job: stored, created } = await this.deps.store.register(job);
+    this.deps.onRegistered?.(stored);
     return {
       status: created ? 201 : 200,
       headers: {

@@ -54,6 +54,24 @@ describe('DropInApi', () => {
     expect(unit.calls).toHaveLength(1);
   });
 
+  it('serves a resource registered a moment after a read found none, without waiting for the next scan', async () => {
+    // Prepare: a read of the resource before any job is registered remembers a miss
+    const unit = unitServices();
+    const before = await unit.services.dropIn.read(request({ 'Ocp-Apim-Subscription-Key': KEY }));
+    await registerAndPoll(unit);
+    const other = URL_OF_GROUP.replace('/persongroups/g/', '/persongroups/other/');
+
+    // Act: a job of the same resource that is not registered, read at once (no time passes on the clock)
+    const onTheFly = await unit.services.dropIn.read({
+      ...request({ 'Ocp-Apim-Subscription-Key': KEY }),
+      url: other,
+    });
+
+    // Assess: known from the registration in this process, so registered on the fly (not the gateway's 404)
+    expect(before.status).toBe(404);
+    expect(onTheFly.status).not.toBe(404);
+  });
+
   it('accepts the rotated key and refuses the old one as soon as the vault hands out a new value', async () => {
     // Prepare
     let current = KEY;
