@@ -4,7 +4,7 @@
  * oldest waiting event of one job to one subscription). No SDK here: the function file imports this at cold start.
  */
 import { z } from 'zod';
-import { InvalidQueueMessageError } from '../errors';
+import { parseQueueMessage } from '../queue/message';
 
 /** The queue of the `notify` function (its poison queue: `notifications-poison`). */
 export const NOTIFICATION_QUEUE_NAME = 'notifications';
@@ -30,25 +30,10 @@ const schema = z.discriminatedUnion('type', [
 
 /** Reads a message as the trigger hands it over (the parsed object, or its JSON text). */
 export function parseNotificationMessage(input: unknown): NotificationMessage {
-  let value = input;
-  if (typeof input === 'string' || Buffer.isBuffer(input)) {
-    try {
-      value = JSON.parse(input.toString()) as unknown;
-    } catch {
-      throw new InvalidQueueMessageError(`The ${NOTIFICATION_QUEUE_NAME} message is not JSON`, [
-        '(message): not JSON',
-      ]);
-    }
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
-    throw new InvalidQueueMessageError(
-      `The ${NOTIFICATION_QUEUE_NAME} message is not a notification message: ${problems.join('; ')}`,
-      problems,
-    );
-  }
-  return parsed.data;
+  return parseQueueMessage(input, schema, {
+    name: NOTIFICATION_QUEUE_NAME,
+    describes: 'a notification message',
+  });
 }
 
 /** Where notification messages go (a Storage queue in Azure and under `npm start`). */

@@ -37,28 +37,34 @@ const pollMessageSchema = z.strictObject({
 });
 
 /**
- * Reads a `polls` message as the trigger hands it over: the parsed object (the host JSON-parses JSON text), or
- * the JSON text itself. Throws InvalidQueueMessageError listing every problem.
+ * Reads a queue message as the trigger hands it over: the parsed object (the host JSON-parses JSON text), or the
+ * JSON text itself, checked against `schema`. Throws InvalidQueueMessageError listing every problem.
  */
-export function parsePollMessage(input: unknown): PollMessage {
+export function parseQueueMessage<T>(
+  input: unknown,
+  schema: z.ZodType<T>,
+  queue: { name: string; describes: string },
+): T {
   let value = input;
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
-    const text = input.toString();
     try {
-      value = JSON.parse(text) as unknown;
+      value = JSON.parse(input.toString()) as unknown;
     } catch {
-      throw new InvalidQueueMessageError(`The ${POLL_QUEUE_NAME} message is not JSON`, [
-        '(message): not JSON',
-      ]);
+      throw new InvalidQueueMessageError(`The ${queue.name} message is not JSON`, ['(message): not JSON']);
     }
   }
-  const parsed = pollMessageSchema.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
     throw new InvalidQueueMessageError(
-      `The ${POLL_QUEUE_NAME} message is not a poll message: ${problems.join('; ')}`,
+      `The ${queue.name} message is not ${queue.describes}: ${problems.join('; ')}`,
       problems,
     );
   }
   return parsed.data;
+}
+
+/** Reads a `polls` message (see parseQueueMessage). */
+export function parsePollMessage(input: unknown): PollMessage {
+  return parseQueueMessage(input, pollMessageSchema, { name: POLL_QUEUE_NAME, describes: 'a poll message' });
 }
