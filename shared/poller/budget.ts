@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import { randomBytes } from 'node:crypto';
 import type { JobStore, ResourceClaim, ResourceState } from '../store/types';
-import type { SlotSource } from './slots';
+import type { SlotQueue, SlotSource } from './slots';
 import type { RateBudget } from '../upstream/types';
 
 /**
@@ -182,26 +182,49 @@ export async function reserveSlots(
 }
 
 /**
- * The slots of a poll's 401 retry (one more slot of the same budget): a spare one of `slots`, else a new
- * reservation of one slot no later than `latestSlotAt`.
+ * Where a call gets a slot other than its own: a poll's 401 retry (one more slot of the same budget), or a call
+ * too late for its slot (docs/spec.md §5). A spare slot of `slots` not before `notBefore`, else a new reservation
+ * no later than `latestSlotAt` for every caller waiting and the `queued()` calls behind them, added to `slots`.
+ * Callers that need one while a reservation is in flight wait for it: a burst of late calls costs one conditional
+ * write. A
+ * reservation that fails (the row unreachable) gives no slot: the job stays due.
  */
 export function retrySlotSource(
-  slots: SlotSource,
+  slots: SlotQueue,
   store: JobStore,
   clock: Clock,
   resource: string,
   budget: RateBudget,
   latestSlotAt: number,
   abortSignal?: AbortSignal,
+  queued: () => number = () => 0,
 ): SlotSource {
-  return async (notBefore) =>
-    (await slots(notBefore)) ??
-    (
-      await reserveSlots(store, clock, resource, budget, 1, latestSlotAt, {
-        ...(abortSignal ? { abortSignal } : {}),
-        ...(notBefore !== undefined ? { notBefore } : {}),
-      })
-    ).slots[0];
+  let reserving: Promise<void> | undefined;
+  let waiting = 0;
+  return async (notBefore) => {
+    waiting++;
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const spare = await slots(notBefore);
+        if (spare !== undefined) return spare;
+        reserving ??= reserveSlots(store, clock, resource, budget, waiting + queued(), latestSlotAt, {
+          ...(abortSignal ? { abortSignal } : {}),
+          ...(notBefore !== undefined ? { notBefore } : {}),
+        })
+          .then(
+            (reservation) => slots.add(reservation.slots),
+            () => undefined,
+          )
+          .finally(() => {
+            reserving = undefined;
+          });
+        await reserving;
+      }
+      return undefined;
+    } finally {
+      waiting--;
+    }
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ export interface PollContext {
   /** The resource's configured budget, else the strictest default of the kinds of `jobs`. */
   budgetOf(resource: string, jobs: readonly Job[]): RateBudget;
   /** The process's gate of a resource for queue workers (pause state read before its first call). */
-  gateOf(resource: string, spacingMs: number): ResourceGate;
+  gateOf(resource: string, budget: RateBudget): ResourceGate;
   /** A reservation read or wrote the resource's row: the queue workers' gate need not read it again yet. */
   stateSeen(state: ResourceState): void;
 }

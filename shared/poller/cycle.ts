@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { PollHandle, ResourceState } from '../store/types';
-import { reserveSlots, retrySlotSource, spacingMs } from './budget';
+import { reserveSlots, retrySlotSource } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs, type CycleReport } from './deps';
 import { ResourceGate } from './gate';
@@ -206,9 +206,19 @@ async function pollResource(
   );
   const queue = inWindow.map((c) => byId.get(c.jobId)!);
   const slots = queueOf(inWindow.map((c) => c.slot));
-  // A 401 retry takes one more slot of the same budget: a spare one, else a new reservation in this cycle.
-  const retrySlots = retrySlotSource(slots, store, clock, resource, budget, lastCallAt, signal);
-  const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, spacingMs(budget));
+  // A 401 retry, or a call too late for its slot, takes another slot of the same budget: a spare one, else a new
+  // reservation in this cycle (for the jobs still queued too, when late calls have spent the spare ones).
+  const retrySlots = retrySlotSource(
+    slots,
+    store,
+    clock,
+    resource,
+    budget,
+    lastCallAt,
+    signal,
+    () => queue.length,
+  );
+  const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, budget);
   const worker = async (): Promise<void> => {
     for (let handle = queue.shift(); handle; handle = queue.shift()) {
       if (signal.aborted) return;
@@ -216,7 +226,8 @@ async function pollResource(
         const result = await ctx.jobs.poll(
           handle,
           resource,
-          { slots, retrySlots },
+          // Every call takes its slot from the same source: a spare reserved slot, else a new reservation.
+          { slots: retrySlots, retrySlots },
           signal,
           gate,
           lastCallAt,

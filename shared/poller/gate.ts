@@ -1,5 +1,7 @@
 import type { Clock } from '../clock';
 import type { JobStore, ResourceState } from '../store/types';
+import type { RateBudget } from '../upstream/types';
+import { lateAllowanceMs, spacingMs } from './budget';
 
 /**
  * Before a call, a resource's pause state is read again when the copy in hand is older than this and this many
@@ -19,6 +21,10 @@ export class ResourceGate {
   private readAt: number;
   private reading: Promise<void> | undefined;
   private readonly recheckMs: number;
+  /** The budget's spacing between two calls (ms). */
+  private readonly spacingMs: number;
+  /** How late after its slot a call may start and keep every window within the budget (ms). */
+  readonly lateAllowanceMs: number;
   /** The earliest start of the next call from this gate (ms). */
   private nextStartAt = 0;
   /** Calls started through this gate since its state was last read. */
@@ -30,9 +36,10 @@ export class ResourceGate {
     private readonly store: JobStore,
     private readonly clock: Clock,
     private readonly pauses: Map<string, number>,
-    /** The budget's spacing between two calls (ms). */
-    private readonly spacingMs: number,
+    budget: RateBudget,
   ) {
+    this.spacingMs = spacingMs(budget);
+    this.lateAllowanceMs = lateAllowanceMs(budget);
     this.pausedUntil = pausedUntilOf(state);
     // Without a state in hand, the row is read before the first call.
     this.readAt = state ? clock.now().getTime() : Number.NEGATIVE_INFINITY;

@@ -53,7 +53,7 @@ export class JobPoll {
       return { outcome: 'aborted', errors: 1 };
     }
     const timing = { upstreamMs: 0 };
-    const call: CallContext = { slots, signal, gate, lastCallAt, timing };
+    const call: CallContext = { slots, freshSlots: retrySlots, signal, gate, lastCallAt, timing };
     const retry: CallContext = { ...call, slots: retrySlots };
     let outcome: PollOutcome;
     try {
@@ -168,33 +168,45 @@ export class JobPoll {
   /**
    * Waits for the next budget slot, reads the key (then, not before the wait: a key rotated meanwhile is used)
    * and calls. A slot inside a pause (met by this cycle, another cycle of this process, or another host) is
-   * passed over for the first slot after it; none left, or too late for the cycle: `SkipError`.
+   * passed over for the first slot after it. A call that reaches its slot later than the budget's late allowance
+   * (a worker held up by an earlier call, a slow key read, a busy host) would crowd the next window past the
+   * budget: it takes another slot, once (then only timer jitter can make it late, and a call is always made).
+   * None left, or too late for the cycle: `SkipError`.
    */
   private async callOnSlot(
     url: string,
     adapter: JobAdapter,
-    { slots, signal, gate, lastCallAt, timing }: CallContext,
+    { slots, freshSlots, signal, gate, lastCallAt, timing }: CallContext,
     keyFor: () => Promise<string>,
   ): Promise<{ outcome: PollOutcome; key?: string }> {
     const { clock, settings } = this.deps;
     let slot = await slots();
+    let key: string | undefined;
+    let reslotted = false;
     for (;;) {
       if (slot === undefined) throw new SkipError('no budget slot left');
       await clock.sleep(slot - clock.now().getTime(), signal);
       const pausedUntil = await gate.pausedNow(signal);
-      if (pausedUntil === undefined) break;
-      slot = await slots(pausedUntil);
-    }
-    // A worker held up by an earlier call may reach its slot late: a call that could not end in time is not made.
-    if (clock.now().getTime() > lastCallAt) throw new SkipError('too late in the cycle');
-    let key: string;
-    try {
-      key = await keyFor();
-    } catch (e) {
-      if (signal.aborted) throw e;
-      return { outcome: secretFailure(e) };
+      if (pausedUntil !== undefined) {
+        slot = await slots(pausedUntil);
+        continue;
+      }
+      if (key === undefined) {
+        try {
+          key = await keyFor();
+        } catch (e) {
+          if (signal.aborted) throw e;
+          return { outcome: secretFailure(e) };
+        }
+      }
+      const now = clock.now().getTime();
+      if (reslotted || now <= slot + gate.lateAllowanceMs) break;
+      reslotted = true;
+      slots = freshSlots;
+      slot = await freshSlots(now - gate.lateAllowanceMs);
     }
     await gate.spaced(signal);
+    // A worker held up by an earlier call may reach its slot late: a call that could not end in time is not made.
     if (clock.now().getTime() > lastCallAt) throw new SkipError('too late in the cycle');
     const callStarted = performance.now();
     try {
@@ -241,6 +253,8 @@ export class JobPoll {
 
 interface CallContext {
   slots: SlotSource;
+  /** Where a call too late for its slot takes another: the spare slots, then a new reservation. */
+  freshSlots: SlotSource;
   signal: AbortSignal;
   gate: ResourceGate;
   /** No call starts after this (ms). */

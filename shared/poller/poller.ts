@@ -42,10 +42,10 @@ export class Poller {
       jobs: new JobPoll(deps),
       resourceOf: (job) => this.resourceOf(job),
       budgetOf: (resource, jobs) => this.budgetOf(resource, jobs),
-      gateOf: (resource, spacing) => {
+      gateOf: (resource, budget) => {
         let gate = this.gates.get(resource);
         if (!gate) {
-          gate = new ResourceGate(resource, undefined, deps.store, deps.clock, pauses, spacing);
+          gate = new ResourceGate(resource, undefined, deps.store, deps.clock, pauses, budget);
           this.gates.set(resource, gate);
         }
         return gate;

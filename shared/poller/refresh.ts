@@ -1,4 +1,4 @@
-import { claimOn, reserveSlots, retrySlotSource, spacingMs } from './budget';
+import { claimOn, reserveSlots, retrySlotSource } from './budget';
 import { dueOf } from './cycle';
 import type { PollContext } from './context';
 import { JobNotFoundError, ResourceBusyError } from './errors';
@@ -61,7 +61,7 @@ export async function pollNow(
     ...(options.abortSignal ? [options.abortSignal] : []),
     AbortSignal.timeout(holdMs),
   ]);
-  const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, spacingMs(budget));
+  const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, budget);
   const result = await ctx.jobs.poll(
     handle,
     resource,

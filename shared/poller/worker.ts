@@ -1,7 +1,7 @@
 import { JOB_ID_PATTERN } from '../model';
 import { parsePollMessage } from '../queue/message';
 import type { PollMessage } from '../queue/types';
-import { lateAllowanceMs, reserveSlots, retrySlotSource, spacingMs } from './budget';
+import { lateAllowanceMs, reserveSlots, retrySlotSource } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs } from './deps';
 import { decodeClaim } from './handOff';
@@ -97,7 +97,7 @@ export async function pollQueued(
   }
   const slots = queueOf([slot]);
   const retrySlots = retrySlotSource(slots, store, clock, resource, budget, lastCallAt, signal);
-  const gate = ctx.gateOf(resource, spacingMs(budget));
+  const gate = ctx.gateOf(resource, budget);
   let result;
   try {
     result = await ctx.jobs.poll(
