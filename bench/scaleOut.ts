@@ -1,5 +1,5 @@
 /**
- * Benchmark 8 — scale-out, real processes, real time (docs/spec.md §5, §10). The compiled local host runs as real
+ * Benchmark 9 — scale-out, real processes, real time (docs/spec.md §5, §10). The compiled local host runs as real
  * child processes (`node dist/dev/start.js --role timer|worker`, bench/scaleOutProcesses.ts) over one Azurite, with
  * the Key Vault and identity stand-ins and upstream simulators (one server per resource) in this process, which
  * count every call per job and per resource with its arrival time.
@@ -23,7 +23,7 @@ import { createTableClientFactory, TableJobStore } from '../shared/store/tableJo
 import { figure, newJob, seedJobs, sleep, type BenchOptions, type Figure } from './common';
 import { functionLines, startHostProcess, type HostProcess } from './scaleOutProcesses';
 
-const BENCH = '8 scale-out';
+const BENCH = '9 scale-out';
 const KEY = 'bench-scale-out-key-5c1e';
 const SECRET = 'scale-out-key';
 const MINUTE = 60_000;
