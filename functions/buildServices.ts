@@ -7,6 +7,7 @@
  * To add a dependency: an optional field in `ServiceOverrides`, its default built here from `config`, and a field
  * in `Services` when the functions need it.
  */
+import { EventListeners } from '../shared/notifications/listeners';
 import type { QueueClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { JobsApi, readStatusSnapshot } from '../shared/api/jobsApi';
@@ -143,6 +144,13 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     (overrides.pollQueue
       ? undefined
       : new StorageNotificationQueue(queueClientFor(config, NOTIFICATION_QUEUE_NAME)));
+  const eventGrid = eventGridFor(config, overrides.notifications);
+  // Events are stored and sent only when something listens (a subscription, Event Grid; docs/spec.md §12).
+  const listeners = new EventListeners({
+    subscriptions: subscriptionStore,
+    eventGrid: eventGrid.eventGrid !== undefined,
+    clock,
+  });
   const notifications = new NotificationService({
     outbox: overrides.notifications?.outbox ?? new TableOutbox(tables('jobs')),
     lanes: overrides.notifications?.lanes ?? new TableLaneStore(tables(LANES_TABLE)),
@@ -151,7 +159,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     deliveryLog,
     queue: notificationQueue ?? NO_QUEUE,
     send: overrides.notifications?.send ?? webhookSenderFor(config),
-    ...eventGridFor(config, overrides.notifications),
+    ...eventGrid,
     clock,
     random: overrides.random ?? Math.random,
     logger: overrides.logger ?? silentLogger,
@@ -175,7 +183,12 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     ...(overrides.handOff === false ? {} : { queue: pollQueue }),
     notifier,
     ...(notificationQueue
-      ? { transitions: { stored: (jobId: string) => notifications.transitionStored(jobId) } }
+      ? {
+          transitions: {
+            wanted: () => listeners.any(),
+            stored: (jobId: string) => notifications.transitionStored(jobId),
+          },
+        }
       : {}),
     settings: config,
   });
@@ -207,6 +220,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     listKinds,
     allowedWebhookOrigins: config.notifications.allowedWebhookOrigins,
+    onCreated: () => listeners.added(),
   });
   const dropIn = new DropInApi({
     store,

@@ -20,6 +20,8 @@ export interface SubscriptionsApiDeps extends SubscriptionBodyContext {
   clock: Clock;
   /** New subscription ids (default: 16 random bytes as hex). */
   newId?: () => string;
+  /** A subscription was stored (transitions store and send their events from now on). */
+  onCreated?: () => void;
 }
 
 /**
@@ -41,6 +43,7 @@ export class SubscriptionsApi {
     // The secret first: when the vault cannot be read, nothing is stored.
     const [secret] = await this.deps.secrets.secretsFor(subscription, now);
     await this.deps.store.create(subscription);
+    this.deps.onCreated?.();
     return {
       status: 201,
       headers: {

@@ -38,7 +38,11 @@ export interface PollerDeps {
   /** Told after every state the poller stores (long-poll waiters of this process, docs/spec.md §7). */
   notifier?: StatusNotifier;
   /** Told after a stored transition (its event waits in the outbox): forwards it to notifications; never throws. */
-  transitions?: { stored(jobId: string): Promise<void> };
+  transitions?: {
+    /** Whether a transition's event has a listener (a subscription, Event Grid); without one none is stored. */
+    wanted(): Promise<boolean>;
+    stored(jobId: string): Promise<void>;
+  };
   /** The `polls` queue: without it, a cycle reserves no slot after its call window (nothing is handed off). */
   queue?: PollQueue;
   settings: {

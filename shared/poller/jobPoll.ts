@@ -93,10 +93,12 @@ export class JobPoll {
       }
     }
     if (transition.stale) logger.warn('stale upstream status dropped', { jobId: job.id, kind: job.kind });
-    const result = await store.applyState(handle, transition.state, transition.history);
+    // A transition's event is stored with it (outbox), unless nothing listens (docs/spec.md §12).
+    const event = transition.history !== undefined && ((await this.deps.transitions?.wanted()) ?? true);
+    const result = await store.applyState(handle, transition.state, transition.history, { event });
     if (result.applied) this.deps.notifier?.stateStored(job.id);
-    // The transition's event was stored with it (outbox): hand it on now; a failed send is swept later.
-    if (result.applied && transition.history) await this.deps.transitions?.stored(job.id);
+    // The event was stored with the transition: hand it on now; a failed send is swept later.
+    if (result.applied && event) await this.deps.transitions?.stored(job.id);
     const state: JobState = transition.state;
     const outcomeName = outcome.kind === 'status' ? 'ok' : outcome.failure.code;
     this.deps.telemetry?.polled({ kind: job.kind, resource, outcome: outcomeName });

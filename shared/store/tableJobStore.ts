@@ -178,7 +178,7 @@ export class TableJobStore implements JobStore {
     current: PollHandle,
     next: JobState,
     history: HistoryEntry | undefined,
-    options?: Signal,
+    options?: Signal & { event?: boolean },
   ): Promise<ApplyResult> {
     const id = current.job.id;
     checkId(id);
@@ -207,7 +207,8 @@ export class TableJobStore implements JobStore {
       const historyKey = historyRowKey(id, history.at);
       actions.push(['create', entity(pk, historyKey, historyProps(history))]);
       // Its event, in the same transaction (docs/spec.md §12): stored with the transition or not at all.
-      actions.push(outboxAction(job, current.job.state.status, history, historyKey));
+      if (options?.event !== false)
+        actions.push(outboxAction(job, current.job.state.status, history, historyKey));
     }
 
     try {

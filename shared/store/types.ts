@@ -101,13 +101,14 @@ export interface JobStore {
   /**
    * Replaces the job's state, moves its due-index row (`dueKey` → the new nextCheckAt, or none) and appends
    * `history` when given, in one atomic transaction conditional on `dueKey` still existing (or, when the job
-   * had no due row, on the job's ETag). A lost race returns `{ applied: false }`.
+   * had no due row, on the job's ETag). A lost race returns `{ applied: false }`. With `history`, the entry's
+   * event goes into the outbox in the same transaction, unless `event` is false (nothing listens).
    */
   applyState(
     current: PollHandle,
     next: JobState,
     history: HistoryEntry | undefined,
-    options?: { abortSignal?: AbortSignal },
+    options?: { abortSignal?: AbortSignal; event?: boolean },
   ): Promise<ApplyResult>;
   /** Reads a job with its due key / etag, for a poll outside the cycle (refresh). */
   getForPoll(id: string, options?: { abortSignal?: AbortSignal }): Promise<PollHandle | undefined>;

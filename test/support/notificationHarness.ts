@@ -26,6 +26,8 @@ export interface NotificationHarness {
   subscriptions: MemorySubscriptions;
   secrets: TestSigningSecrets;
   deliveryLog: MemoryDeliveryLog;
+  /** The transitions' events waiting to be handed on (the app's `jobs` table). */
+  outbox: TableOutbox;
   receiver: WebhookReceiver;
   /** Registers a Face person group job; returns its id. */
   register(personGroupId: string): Promise<string>;
@@ -85,6 +87,7 @@ export async function notificationHarness(
     subscriptions,
     secrets,
     deliveryLog,
+    outbox: new TableOutbox(tables.factory('jobs')),
     receiver,
     register: async (personGroupId) => {
       const response = await unit.services.api.register(
