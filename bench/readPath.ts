@@ -101,6 +101,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
       'rawHttpWorker',
       {},
       { connectionString: azurite.connectionString },
+      process.env.BENCH_RAW_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RAW_PROF}`] : [],
     );
     stops.unshift(() => rawService.stop());
     const rawPort = Number(rawService.ready.port);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import { InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import { setRequestAbortSignal, type FunctionDefinition } from '../functions/registry';
 import { ApiError, methodNotAllowed, notFound, payloadTooLarge, toErrorResponse } from '../shared/api/errors';
 import type { Logger } from '../shared/logger';
 import { parseSchedule } from '../shared/schedule';
+import { LocalHttpRequest } from './localRequest';
 import { startQueueTriggers, type QueueTriggerOptions } from './queueTriggers';
 
 /**
@@ -169,14 +170,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         const forwarded = headers['x-forwarded-for'];
         headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${remote}` : remote;
       }
-      const request = new HttpRequest({
-        method,
-        url: url.toString(),
-        headers,
-        query: Object.fromEntries(url.searchParams),
-        params,
-        ...(body.length > 0 ? { body: { string: body.toString('utf8') } } : {}),
-      });
+      const request = new LocalHttpRequest({ method, url, headers, params, body });
       // A client that goes away aborts the request's signal (a long-poll stops waiting); built only when asked.
       setRequestAbortSignal(request, onceClientGone(res));
       const response = await definition.handler(request, context(definition.name));
