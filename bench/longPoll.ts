@@ -76,6 +76,7 @@ async function measure(where: 'other' | 'same', { quick, log }: BenchOptions): P
     };
     const storeOf = (): JobStore => trackAll(new TableJobStore({ tableClient: tables.factory }), clock);
     const overrides = {
+      tableClient: tables.factory,
       keys: fixedKey(KEY),
       clock,
       fetchUpstream: (url: string, o: Parameters<typeof fetchUpstream>[1]) =>

@@ -68,7 +68,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     const host = new URL(sim.origin).host;
     const seeded = await benchServices(
       { ALLOWED_UPSTREAM_HOSTS: sim.origin, UPSTREAM_RATE_LIMITS: rateLimitsOf([sim], '1000000/s') },
-      { store, keys: fixedKey(KEY) },
+      { store, tableClient: factory, keys: fixedKey(KEY) },
     ).poller.runCycle();
     if (seeded.polled !== jobCount) throw new Error(`seeding poll: ${seeded.polled} of ${jobCount} polled`);
     log(`  ${jobCount} jobs seeded and polled once`);

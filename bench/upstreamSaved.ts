@@ -36,12 +36,8 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
   const azurite = await startAzurite();
   const stops: (() => Promise<void>)[] = [() => azurite.stop()];
   try {
-    const store = trackAll(
-      new TableJobStore({
-        tableClient: createTableClientFactory({ connectionString: azurite.connectionString }),
-      }),
-      clock,
-    );
+    const tableClient = createTableClientFactory({ connectionString: azurite.connectionString });
+    const store = trackAll(new TableJobStore({ tableClient }), clock);
     await store.initialize();
     // The cache's world and the direct-polling world: the same jobs on twin simulators, on the same clock.
     const cached: UpstreamSimulator[] = [];
@@ -74,7 +70,13 @@ export async function benchUpstreamSaved(options: BenchOptions): Promise<Figure[
         UPSTREAM_RATE_LIMITS: rateLimitsOf(cached, `${BUDGET_CALLS_PER_MINUTE}/min`),
         CYCLE_DEADLINE_SECONDS: '50',
       },
-      { store, keys: fixedKey(KEY), clock, fetchUpstream: (url, o) => clock.track(fetchUpstream(url, o)) },
+      {
+        store,
+        tableClient,
+        keys: fixedKey(KEY),
+        clock,
+        fetchUpstream: (url, o) => clock.track(fetchUpstream(url, o)),
+      },
     );
     const directUrls = directJobs.map((job) =>
       getAdapter(job.kind)!.buildUrl(job.endpoint, job.identity, job.apiVersion),
