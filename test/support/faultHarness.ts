@@ -26,6 +26,7 @@ import type { JobStore } from '../../shared/store/types';
 import { fetchUpstream } from '../../shared/upstream/http';
 import { getAdapter, listKinds } from '../../shared/upstream/registry';
 import type { RateBudget } from '../../shared/upstream/types';
+import { MemorySubscriptions } from './memorySubscriptions';
 import { seededRandom, trackAll, VirtualClock } from '../../dev/virtualClock';
 
 export const UPSTREAM_KEY = 'fault-suite-key-6b1d0e3f';
@@ -274,8 +275,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       logger,
       // Cycles hand jobs off only to a queue a test passes (the fault scenarios without one keep their window).
       handOff: overrides.pollQueue !== undefined,
-      // Transitions go to an in-memory notifications queue nobody reads (no untracked queue I/O on the clock).
-      notifications: { queue: new MemoryNotificationQueue(pollerClock) },
+      // Transitions go to an in-memory notifications queue nobody reads, and the look for subscriptions to an
+      // in-memory store (no untracked queue or table I/O on the clock).
+      notifications: {
+        queue: new MemoryNotificationQueue(pollerClock),
+        subscriptions: new MemorySubscriptions(),
+      },
       ...overrides,
     });
   const newPoller = (overrides: ServiceOverrides = {}): Poller => newServices(overrides).poller;
