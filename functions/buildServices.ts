@@ -35,7 +35,8 @@ import { StorageNotificationQueue } from '../shared/notifications/storageNotific
 import { createWebhookSender, type SendWebhook } from '../shared/notifications/webhookSender';
 import { createPollQueueClient, StoragePollQueue } from '../shared/queue/storagePollQueue';
 import type { PollQueue } from '../shared/queue/types';
-import { createSecretClient, KeyClient } from '../shared/secrets';
+import { KeyClient } from '../shared/secrets';
+import { createSecretClient } from '../shared/vaultClient';
 import {
   createTableClientFactory,
   TableJobStore,

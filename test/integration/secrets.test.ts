@@ -13,7 +13,8 @@ import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity
 import { startKeyVault, type KeyVaultStandIn } from '../../dev/keyVaultStandIn';
 import type { Clock } from '../../shared/clock';
 import { ConfigError, SecretUnavailableError } from '../../shared/errors';
-import { createSecretClient, KeyClient, type CreateSecretClientOptions } from '../../shared/secrets';
+import { KeyClient } from '../../shared/secrets';
+import { createSecretClient, type CreateSecretClientOptions } from '../../shared/vaultClient';
 
 const SECRET_VALUE = 'face-key-3f9a1c0e77b24d5e-do-not-print';
 const VAULT_RESOURCE = 'https://vault.azure.net';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/errors';
-import { secretClientOptionsFor } from '../../shared/secrets';
+import { secretClientOptionsFor } from '../../shared/vaultClient';
 import { isLoopbackHost } from '../../shared/upstream/allowList';
 import { retryAfterFromHeaders } from '../../shared/upstream/retryAfter';
 
