@@ -4,7 +4,10 @@ import { HttpRequest, type HttpRequestParams, type HttpRequestUser } from '@azur
 export interface LocalRequestInit {
   method: string;
   url: URL;
-  /** Lower-case names (as node parses them), repeated values joined with ', '. */
+  /**
+   * Lower-case names (as node parses them), repeated values joined with ', '. The request owns this object: its
+   * `headers` read and change it, and the `HttpRequest` built on first use is built from it.
+   */
   headers: Record<string, string>;
   params: HttpRequestParams;
   body: Buffer;
@@ -71,11 +74,7 @@ export class LocalHttpRequest implements HttpRequest {
 
 /** A request's headers as fetch's `Headers` has them: names in any case, entries sorted, values joined by ', '. */
 class RequestHeaders implements Headers {
-  private readonly map: Record<string, string>;
-
-  constructor(received: Readonly<Record<string, string>>) {
-    this.map = { ...received };
-  }
+  constructor(private readonly map: Record<string, string>) {}
 
   readonly get = (name: string): string | null =>
     Object.hasOwn(this.map, name.toLowerCase()) ? this.map[name.toLowerCase()]! : null;

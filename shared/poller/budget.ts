@@ -186,18 +186,28 @@ export async function reserveSlots(
  * too late for its slot (docs/spec.md §5). A spare slot of `slots` not before `notBefore`, else a new reservation
  * no later than `latestSlotAt` for every caller waiting and the `queued()` calls behind them, added to `slots`.
  * Callers that need one while a reservation is in flight wait for it: a burst of late calls costs one conditional
- * write. A
- * reservation that fails (the row unreachable) gives no slot: the job stays due.
+ * write. A reservation that fails (the row unreachable) gives no slot: the job stays due.
  */
-export function retrySlotSource(
+export function spareSlotSource(
   slots: SlotQueue,
-  store: JobStore,
-  clock: Clock,
-  resource: string,
-  budget: RateBudget,
-  latestSlotAt: number,
-  abortSignal?: AbortSignal,
-  queued: () => number = () => 0,
+  {
+    store,
+    clock,
+    resource,
+    budget,
+    latestSlotAt,
+    abortSignal,
+    queued = () => 0,
+  }: {
+    store: JobStore;
+    clock: Clock;
+    resource: string;
+    budget: RateBudget;
+    latestSlotAt: number;
+    abortSignal?: AbortSignal;
+    /** Calls still queued behind the callers (a cycle's jobs not yet started). */
+    queued?: () => number;
+  },
 ): SlotSource {
   let reserving: Promise<void> | undefined;
   let waiting = 0;

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { PollHandle, ResourceState } from '../store/types';
-import { reserveSlots, retrySlotSource } from './budget';
+import { reserveSlots, spareSlotSource } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs, type CycleReport } from './deps';
 import { ResourceGate } from './gate';
@@ -208,16 +208,15 @@ async function pollResource(
   const slots = queueOf(inWindow.map((c) => c.slot));
   // A 401 retry, or a call too late for its slot, takes another slot of the same budget: a spare one, else a new
   // reservation in this cycle (for the jobs still queued too, when late calls have spent the spare ones).
-  const retrySlots = retrySlotSource(
-    slots,
+  const retrySlots = spareSlotSource(slots, {
     store,
     clock,
     resource,
     budget,
-    lastCallAt,
-    signal,
-    () => queue.length,
-  );
+    latestSlotAt: lastCallAt,
+    abortSignal: signal,
+    queued: () => queue.length,
+  });
   const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, budget);
   const worker = async (): Promise<void> => {
     for (let handle = queue.shift(); handle; handle = queue.shift()) {

@@ -1,4 +1,4 @@
-import { claimOn, reserveSlots, retrySlotSource } from './budget';
+import { claimOn, reserveSlots, spareSlotSource } from './budget';
 import { dueOf } from './cycle';
 import type { PollContext } from './context';
 import { JobNotFoundError, ResourceBusyError } from './errors';
@@ -48,15 +48,14 @@ export async function pollNow(
     );
   }
   const slots = queueOf([slot]);
-  // A 401 retry takes one more slot of the same budget.
-  const retrySlots = retrySlotSource(
-    slots,
+  // A 401 retry, or a call too late for its slot, takes another slot of the same budget.
+  const retrySlots = spareSlotSource(slots, {
     store,
     clock,
     resource,
     budget,
-    clock.now().getTime() + REFRESH_MAX_WAIT_MS,
-  );
+    latestSlotAt: clock.now().getTime() + REFRESH_MAX_WAIT_MS,
+  });
   const signal = AbortSignal.any([
     ...(options.abortSignal ? [options.abortSignal] : []),
     AbortSignal.timeout(holdMs),

@@ -1,7 +1,7 @@
 import { JOB_ID_PATTERN } from '../model';
 import { parsePollMessage } from '../queue/message';
 import type { PollMessage } from '../queue/types';
-import { lateAllowanceMs, reserveSlots, retrySlotSource } from './budget';
+import { lateAllowanceMs, reserveSlots, spareSlotSource } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs } from './deps';
 import { decodeClaim } from './handOff';
@@ -96,7 +96,14 @@ export async function pollQueued(
     }
   }
   const slots = queueOf([slot]);
-  const retrySlots = retrySlotSource(slots, store, clock, resource, budget, lastCallAt, signal);
+  const retrySlots = spareSlotSource(slots, {
+    store,
+    clock,
+    resource,
+    budget,
+    latestSlotAt: lastCallAt,
+    abortSignal: signal,
+  });
   const gate = ctx.gateOf(resource, budget);
   let result;
   try {

@@ -11,7 +11,6 @@ import {
   stopIdentityEndpoint,
   T0,
   type Harness,
-  type JobSpec,
 } from '../support/faultHarness';
 import { MemoryPollQueue } from '../../dev/memoryPollQueue';
 
@@ -23,15 +22,7 @@ let h: Harness;
 
 beforeEach(async () => {
   h = await startHarness({ connectionString, simulators: 1, budget: BUDGET });
-  const specs: JobSpec[] = [];
-  for (let i = 0; i < JOBS; i++) {
-    h.sims[0]!.addFaceGroup(`c-${i}`, {
-      createdAt: new Date(T0 - MINUTE),
-      trainings: [{ startAt: new Date(T0 - MINUTE), durationMs: 120 * MINUTE, outcome: 'succeeded' }],
-    });
-    specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `c-${i}` });
-  }
-  await h.register(specs);
+  await h.registerTrainingGroups('c', JOBS, { trainingMs: 120 * MINUTE });
 }, 60_000);
 
 afterEach(async () => {

@@ -169,15 +169,7 @@ describe('a 429 met by one of two hosts polling at once', () => {
 
   beforeAll(async () => {
     p = await startHarness({ connectionString, simulators: 1 });
-    const specs: JobSpec[] = [];
-    for (let i = 0; i < JOBS_PER_RESOURCE; i++) {
-      p.sims[0]!.addFaceGroup(`p-${i}`, {
-        createdAt: new Date(T0 - MINUTE),
-        trainings: [{ startAt: new Date(T0 - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-      });
-      specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `p-${i}` });
-    }
-    await p.register(specs);
+    await p.registerTrainingGroups('p', JOBS_PER_RESOURCE);
   }, 60_000);
 
   afterAll(async () => {

@@ -6,13 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  MINUTE,
-  startHarness,
-  stopIdentityEndpoint,
-  type Harness,
-  type JobSpec,
-} from '../support/faultHarness';
+import { startHarness, stopIdentityEndpoint, type Harness } from '../support/faultHarness';
 
 const connectionString = inject('azuriteConnectionString');
 const JOBS = 20;
@@ -28,16 +22,7 @@ beforeAll(async () => {
     realTime: true,
     budget: { calls: 50, periodMs: 1_000 },
   });
-  const now = Date.now();
-  const specs: JobSpec[] = [];
-  for (let i = 0; i < JOBS; i++) {
-    h.sims[0]!.addFaceGroup(`rt-${i}`, {
-      createdAt: new Date(now - MINUTE),
-      trainings: [{ startAt: new Date(now - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-    });
-    specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `rt-${i}` });
-  }
-  await h.register(specs);
+  await h.registerTrainingGroups('rt', JOBS);
 }, 60_000);
 
 afterAll(async () => {
@@ -70,16 +55,7 @@ describe('two hosts whose timers fire a few milliseconds apart, in real time', (
     // Prepare: 20 new jobs, due now (the first ones are not due again before their interval).
     const offset = OFFSETS_MS[1]!;
     const before = h.sims[0]!.calls.length;
-    const now = Date.now();
-    const specs: JobSpec[] = [];
-    for (let i = 0; i < JOBS; i++) {
-      h.sims[0]!.addFaceGroup(`rt2-${i}`, {
-        createdAt: new Date(now - MINUTE),
-        trainings: [{ startAt: new Date(now - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-      });
-      specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `rt2-${i}` });
-    }
-    await h.register(specs);
+    await h.registerTrainingGroups('rt2', JOBS);
     const hostA = h.newPoller();
     const hostB = h.newPoller();
 

@@ -12,14 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTrafficProxy, type TrafficProxy } from '../../dev/trafficProxy';
 import { seededRandom } from '../../dev/virtualClock';
 import { createPollQueueClient, StoragePollQueue } from '../../shared/queue/storagePollQueue';
-import {
-  MINUTE,
-  recordFigures,
-  startHarness,
-  stopIdentityEndpoint,
-  type Harness,
-  type JobSpec,
-} from '../support/faultHarness';
+import { recordFigures, startHarness, stopIdentityEndpoint, type Harness } from '../support/faultHarness';
 
 const connectionString = inject('azuriteConnectionString');
 const queueEndpoint = /QueueEndpoint=([^;]+)/.exec(connectionString)![1]!;
@@ -38,16 +31,7 @@ beforeAll(async () => {
     settings: { cycleDeadlineMs: DEADLINE_MS, upstreamTimeoutMs: 500 },
   });
   proxy = await startTrafficProxy(new URL(queueEndpoint).origin);
-  const now = Date.now();
-  const specs: JobSpec[] = [];
-  for (let i = 0; i < JOBS; i++) {
-    h.sims[0]!.addFaceGroup(`al-${i}`, {
-      createdAt: new Date(now - MINUTE),
-      trainings: [{ startAt: new Date(now - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-    });
-    specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `al-${i}` });
-  }
-  await h.register(specs);
+  await h.registerTrainingGroups('al', JOBS);
 }, 60_000);
 
 afterAll(async () => {

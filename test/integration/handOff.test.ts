@@ -6,14 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spacingMs } from '../../shared/poller/budget';
 import { writeMarginMs, type CycleReport, type Poller } from '../../shared/poller/poller';
-import {
-  MINUTE,
-  startHarness,
-  stopIdentityEndpoint,
-  T0,
-  type Harness,
-  type JobSpec,
-} from '../support/faultHarness';
+import { MINUTE, startHarness, stopIdentityEndpoint, T0, type Harness } from '../support/faultHarness';
 import { MemoryPollQueue } from '../../dev/memoryPollQueue';
 
 const connectionString = inject('azuriteConnectionString');
@@ -22,15 +15,7 @@ const BUDGET = { calls: 20, periodMs: MINUTE };
 
 async function startWithJobs(): Promise<Harness> {
   const h = await startHarness({ connectionString, simulators: 1, budget: BUDGET });
-  const specs: JobSpec[] = [];
-  for (let i = 0; i < JOBS; i++) {
-    h.sims[0]!.addFaceGroup(`h-${i}`, {
-      createdAt: new Date(T0 - MINUTE),
-      trainings: [{ startAt: new Date(T0 - MINUTE), durationMs: 120 * MINUTE, outcome: 'succeeded' }],
-    });
-    specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `h-${i}` });
-  }
-  await h.register(specs);
+  await h.registerTrainingGroups('h', JOBS, { trainingMs: 120 * MINUTE });
   return h;
 }
 

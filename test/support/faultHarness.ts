@@ -148,6 +148,11 @@ export interface Harness {
   /** `newServices(overrides).poller`. */
   newPoller(overrides?: ServiceOverrides): Poller;
   register(specs: readonly JobSpec[]): Promise<Job[]>;
+  /**
+   * `count` Face person groups `{prefix}-{i}` on simulator 0, training since a minute before now (for
+   * `trainingMs`, default an hour), registered as `POST /api/jobs` would.
+   */
+  registerTrainingGroups(prefix: string, count: number, options?: { trainingMs?: number }): Promise<Job[]>;
   resourceOf(sim: number): string;
   /** Runs one cycle at virtual time `at` (ms). */
   cycleAt(at: number, poller?: Poller, options?: { abortSignal?: AbortSignal }): Promise<CycleReport>;
@@ -319,6 +324,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       for (let i = 0; i < jobs.length; i += 25)
         await Promise.all(jobs.slice(i, i + 25).map((job) => rawStore.register(job)));
       return jobs;
+    },
+    registerTrainingGroups: (prefix, count, groupOptions = {}) => {
+      const since = new Date(pollerClock.now().getTime() - MINUTE);
+      const durationMs = groupOptions.trainingMs ?? 60 * MINUTE;
+      const specs: JobSpec[] = [];
+      for (let i = 0; i < count; i++) {
+        sims[0]!.addFaceGroup(`${prefix}-${i}`, {
+          createdAt: since,
+          trainings: [{ startAt: since, durationMs, outcome: 'succeeded' }],
+        });
+        specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `${prefix}-${i}` });
+      }
+      return harness.register(specs);
     },
     cycleAt: async (at, poller, cycleOptions) => {
       if (!realTime) clock.set(at);

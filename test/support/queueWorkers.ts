@@ -9,7 +9,7 @@ import type { PollMessage, PollQueue } from '../../shared/queue/types';
 import { systemClock, type Clock } from '../../shared/clock';
 import type { Job } from '../../shared/model';
 import type { RateBudget } from '../../shared/upstream/types';
-import { MINUTE, SECRET, startHarness, type Harness, type JobSpec } from './faultHarness';
+import { SECRET, startHarness, type Harness } from './faultHarness';
 
 /** A Storage `polls` queue of its own on Azurite (a fresh name), recording every message sent to it. */
 export function freshPollQueue(
@@ -122,16 +122,7 @@ export async function startRealTimeHandOff(options: {
     budget: options.budget,
     settings: { cycleDeadlineMs: 6_000, upstreamTimeoutMs: 2_000 },
   });
-  const now = Date.now();
-  const specs: JobSpec[] = [];
-  for (let i = 0; i < options.jobs; i++) {
-    h.sims[0]!.addFaceGroup(`${options.prefix}-${i}`, {
-      createdAt: new Date(now - MINUTE),
-      trainings: [{ startAt: new Date(now - MINUTE), durationMs: 60 * MINUTE, outcome: 'succeeded' }],
-    });
-    specs.push({ sim: 0, kind: 'face.personGroup', personGroupId: `${options.prefix}-${i}` });
-  }
-  const jobs = await h.register(specs);
+  const jobs = await h.registerTrainingGroups(options.prefix, options.jobs);
   await h.keys.getKey(SECRET);
   const pollQueue = freshPollQueue(options.connectionString, systemClock);
   const instance = (): Poller => h.newPoller({ pollQueue: pollQueue.queue });
