@@ -150,7 +150,7 @@ async function measure(where: 'other' | 'same', { quick, log }: BenchOptions): P
 function countingReads(store: JobStore, counter: { reads: number }): JobStore {
   return new Proxy(store, {
     get(target, property, receiver) {
-      if (property === 'getForPoll' || property === 'get') counter.reads++;
+      if (property === 'getStatus' || property === 'getForPoll' || property === 'get') counter.reads++;
       return Reflect.get(target, property, receiver) as unknown;
     },
   });

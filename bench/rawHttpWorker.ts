@@ -1,11 +1,12 @@
 /**
  * Benchmark worker: the physical limit of serving a status over HTTP on this stack — a bare node:http server in
- * its own process that does one raw `TableClient.getEntity` per request and writes the entity as JSON. No
- * routing table, no Functions request object, no parsing or validation.
+ * its own process that does one raw `TableClient.getEntity` per request (the status columns, as the service reads
+ * them) and writes the entity as JSON. No routing table, no Functions request object, no parsing or validation.
  * Commands: `cpu` → the process's CPU time (µs) so far.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { STATUS_COLUMNS } from '../shared/store/entities';
 import { createTableClientFactory } from '../shared/store/tableJobStore';
 import { serviceMain } from './common';
 
@@ -18,7 +19,7 @@ serviceMain(async (input: { connectionString: string }) => {
       res.end();
       return;
     }
-    client.getEntity(`s${id.charAt(0)}`, `job|${id}`).then(
+    client.getEntity(`s${id.charAt(0)}`, `job|${id}`, { queryOptions: { select: [...STATUS_COLUMNS] } }).then(
       (entity) => {
         const body = JSON.stringify(entity);
         res.writeHead(200, {

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import type { EffectiveFunctionOptions, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { setRequestAbortSignal, type FunctionDefinition } from '../functions/registry';
 import { ApiError, methodNotAllowed, notFound, payloadTooLarge, toErrorResponse } from '../shared/api/errors';
 import type { Logger } from '../shared/logger';
 import { parseSchedule } from '../shared/schedule';
+import { effectiveOptions, LocalInvocationContext, type LocalLogHandler } from './localContext';
 import { LocalHttpRequest } from './localRequest';
 import { startQueueTriggers, type QueueTriggerOptions } from './queueTriggers';
 
@@ -56,15 +56,19 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
 
-  const context = (functionName: string, triggerMetadata?: Record<string, unknown>): InvocationContext => {
-    const invocationId = randomUUID();
-    return new InvocationContext({
-      functionName,
-      invocationId,
-      ...(triggerMetadata ? { triggerMetadata } : {}),
-      logHandler: (level, ...args) =>
+  // Per function, built once: the options its invocations report and the handler of its log lines.
+  const invocation = new Map<string, { options: EffectiveFunctionOptions; log: LocalLogHandler }>();
+  for (const definition of options.functions) {
+    const functionName = definition.name;
+    invocation.set(functionName, {
+      options: effectiveOptions(functionName, TRIGGER_TYPES[definition.trigger]),
+      log: (invocationId, level, args) =>
         options.onLog?.({ functionName, invocationId, level, message: args.map(String).join(' ') }),
     });
+  }
+  const context = (functionName: string, triggerMetadata?: Record<string, unknown>): InvocationContext => {
+    const { options: functionOptions, log } = invocation.get(functionName)!;
+    return new LocalInvocationContext(functionName, functionOptions, log, triggerMetadata);
   };
 
   /** The host's own log lines (a refusal of its own, a handler that failed outside the error mapping). */
@@ -129,9 +133,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const target = req.url ?? '/';
+    const base = `http://${req.headers.host ?? 'localhost'}`;
+    const pathname = plainPath(target) ?? new URL(target, base).pathname;
     const method = req.method ?? 'GET';
-    const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
+    const admin = pathname.startsWith('/admin/') ? /^\/admin\/functions\/([^/]+)$/.exec(pathname) : null;
     if (admin) {
       if (method !== 'POST') return refuse(req, res, methodNotAllowed(method, ['POST']));
       if ((await readBody(req, maxBodyBytes)) === undefined)
@@ -149,19 +155,28 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       void runTimer(definition, false);
       return send(res, { status: 202 });
     }
-    const noRoute = (): ApiError => notFound(`No route answers ${url.pathname}.`);
-    if (!url.pathname.startsWith('/api/')) return refuse(req, res, noRoute());
-    const path = url.pathname.slice('/api/'.length);
-    const allowed = new Set<string>();
+    const noRoute = (): ApiError => notFound(`No route answers ${pathname}.`);
+    // Routes compare case-insensitively, the /api prefix too, as the Functions host routes them.
+    const lowerPath = pathname.toLowerCase();
+    if (!lowerPath.startsWith('/api/')) return refuse(req, res, noRoute());
+    const segments = pathname.slice('/api/'.length).split('/');
+    const lowerSegments = lowerPath.slice('/api/'.length).split('/');
+    let allowed: Set<string> | undefined;
     for (const { definition, match } of httpRoutes) {
-      const params = match(path);
+      const params = match(segments, lowerSegments);
       if (!params) continue;
-      for (const m of definition.methods) allowed.add(m);
-      if (!definition.methods.includes(method as (typeof definition.methods)[number])) continue;
-      const body = hasBody(req) ? await readBody(req, maxBodyBytes) : (req.resume(), EMPTY);
+      if (!definition.methods.includes(method as (typeof definition.methods)[number])) {
+        allowed ??= new Set();
+        for (const m of definition.methods) allowed.add(m);
+        continue;
+      }
+      // A request without a body has nothing left to read: node's parser is already done with it.
+      const body = hasBody(req) ? await readBody(req, maxBodyBytes) : EMPTY;
       if (body === undefined) return refuse(req, res, payloadTooLarge(maxBodyBytes));
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) {
+      const given = req.headers;
+      for (const name in given) {
+        const value = given[name];
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
       // As the Azure front end does: the caller's address appended to X-Forwarded-For (drop-in attempt limits).
@@ -170,13 +185,19 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         const forwarded = headers['x-forwarded-for'];
         headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${remote}` : remote;
       }
-      const request = new LocalHttpRequest({ method, url, headers, params, body });
+      const request = new LocalHttpRequest({
+        method,
+        url: () => new URL(target, base),
+        headers,
+        params,
+        body,
+      });
       // A client that goes away aborts the request's signal (a long-poll stops waiting); built only when asked.
       setRequestAbortSignal(request, onceClientGone(res));
       const response = await definition.handler(request, context(definition.name));
       return send(res, response, method === 'HEAD');
     }
-    if (allowed.size === 0) return refuse(req, res, noRoute());
+    if (allowed === undefined) return refuse(req, res, noRoute());
     return refuse(req, res, methodNotAllowed(method, [...allowed]));
   }
 
@@ -246,11 +267,37 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 }
 
+/** The trigger type the Functions host reports in an invocation's options, per kind of function-table row. */
+const TRIGGER_TYPES: Record<FunctionDefinition['trigger'], string> = {
+  http: 'httpTrigger',
+  timer: 'timerTrigger',
+  storageQueue: 'queueTrigger',
+};
+
 /**
- * Compiles a route once into a matcher: `jobs/{id}/status` matches `jobs/abc/status`; a parameter never spans a
- * '/', is never empty and is percent-decoded; literal segments compare case-insensitively.
+ * The path of a request target that URL parsing would leave as it is: origin-form, only unreserved characters
+ * (no percent-encoding, no dot segment, no query or fragment marker after which it ends). Undefined otherwise, and
+ * the caller parses it with `URL` (which also handles every odd form).
  */
-function compileRoute(route: string): (path: string) => Record<string, string> | undefined {
+function plainPath(target: string): string | undefined {
+  const end = target.indexOf('?');
+  const path = end === -1 ? target : target.slice(0, end);
+  if (!PLAIN_PATH.test(path) || DOT_SEGMENT.test(path)) return undefined;
+  if (end !== -1 && target.includes('#', end)) return undefined;
+  return path;
+}
+
+const PLAIN_PATH = /^\/(?!\/)[\w\-.~/]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/**
+ * Compiles a route once into a matcher of a path's segments (as given, and lower-cased): `jobs/{id}/status`
+ * matches `jobs/abc/status`; a parameter never spans a '/', is never empty and is percent-decoded; literal segments
+ * compare case-insensitively.
+ */
+function compileRoute(
+  route: string,
+): (segments: readonly string[], lowerSegments: readonly string[]) => Record<string, string> | undefined {
   const parts = route.split('/').map((r) => {
     const param = /^\{(\w+)\}$/.exec(r);
     return param ? { param: param[1]! } : { literal: r.toLowerCase() };
@@ -258,31 +305,29 @@ function compileRoute(route: string): (path: string) => Record<string, string> |
   // A last `{*name}` takes the rest of the path (at least one character), as the Functions host routes it.
   const rest = /^\{\*(\w+)\}$/.exec(route.split('/').pop() ?? '')?.[1];
   if (rest !== undefined) parts.pop();
-  return (path) => {
-    let pathParts = path.split('/');
-    let tail: string | undefined;
-    if (rest !== undefined) {
-      tail = pathParts.slice(parts.length).join('/');
-      if (tail === '') return undefined;
-      pathParts = pathParts.slice(0, parts.length);
-    }
-    if (parts.length !== pathParts.length) return undefined;
+  return (segments, lowerSegments) => {
+    if (rest === undefined ? segments.length !== parts.length : segments.length <= parts.length)
+      return undefined;
     const params: Record<string, string> = {};
     for (let i = 0; i < parts.length; i++) {
       const r = parts[i]!;
-      const p = pathParts[i]!;
       if (r.param !== undefined) {
+        const p = segments[i]!;
         if (p === '') return undefined;
         try {
           params[r.param] = decodeURIComponent(p);
         } catch {
           return undefined;
         }
-      } else if (r.literal !== p.toLowerCase()) {
+      } else if (r.literal !== lowerSegments[i]) {
         return undefined;
       }
     }
-    if (rest !== undefined && tail !== undefined) params[rest] = tail;
+    if (rest !== undefined) {
+      const tail = segments.slice(parts.length).join('/');
+      if (tail === '') return undefined;
+      params[rest] = tail;
+    }
     return params;
   };
 }

@@ -3,7 +3,8 @@ import { HttpRequest, type HttpRequestParams, type HttpRequestUser } from '@azur
 /** What the local host read of one request. */
 export interface LocalRequestInit {
   method: string;
-  url: URL;
+  /** The request's URL, parsed on first use (a status read never reads it). */
+  url: () => URL;
   /**
    * Lower-case names (as node parses them), repeated values joined with ', '. The request owns this object: its
    * `headers` read and change it, and the `HttpRequest` built on first use is built from it.
@@ -22,26 +23,34 @@ export interface LocalRequestInit {
  */
 export class LocalHttpRequest implements HttpRequest {
   readonly method: string;
-  readonly url: string;
   readonly headers: Headers;
   readonly params: HttpRequestParams;
+  private parsedUrl: URL | undefined;
   private parsedQuery: URLSearchParams | undefined;
   private full: HttpRequest | undefined;
 
   constructor(private readonly init: LocalRequestInit) {
     this.method = init.method;
-    this.url = init.url.href;
     this.headers = new RequestHeaders(init.headers);
     this.params = init.params;
   }
 
+  get url(): string {
+    return this.parsed().href;
+  }
+
   get query(): URLSearchParams {
-    return (this.parsedQuery ??= new URLSearchParams(this.init.url.search));
+    return (this.parsedQuery ??= new URLSearchParams(this.parsed().search));
+  }
+
+  private parsed(): URL {
+    return (this.parsedUrl ??= this.init.url());
   }
 
   /** The request as @azure/functions builds it: for the members that read the body, the user, or a clone. */
   private get request(): HttpRequest {
-    const { method, url, headers, params, body } = this.init;
+    const { method, headers, params, body } = this.init;
+    const url = this.parsed();
     return (this.full ??= new HttpRequest({
       method,
       url: url.href,

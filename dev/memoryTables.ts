@@ -262,12 +262,18 @@ export function memoryTables(): MemoryTables {
         tables.delete(name);
         return Promise.resolve();
       },
-      getEntity: (pk: string, rk: string) =>
+      getEntity: (pk: string, rk: string, options?: { queryOptions?: { select?: string[] } }) =>
         settle(() => {
           requests++;
           const row = find(pk, rk);
           if (!row) throw new TableError(404);
-          return wire(out(row));
+          const select = options?.queryOptions?.select;
+          if (select === undefined) return wire(out(row));
+          // As the service answers a `$select`: the selected properties that exist, and the row's ETag.
+          const all = out(row);
+          const picked: Props = { etag: row.etag };
+          for (const name of select) if (all[name] !== undefined) picked[name] = all[name];
+          return wire(picked);
         }),
       createEntity: (entity: Props) =>
         settle(() => {

@@ -45,7 +45,7 @@ import {
 import { TableOutbox } from '../shared/store/outbox';
 import { TableDeliveryLog } from '../shared/store/tableDeliveryLog';
 import { TableSubscriptionStore } from '../shared/store/tableSubscriptionStore';
-import type { JobStore, PollHandle } from '../shared/store/types';
+import type { JobStore, StatusRead } from '../shared/store/types';
 import { LocalStatusNotifier } from '../shared/statusNotifier';
 import { createTelemetry } from '../shared/telemetry';
 import type { MetricExport } from '../shared/telemetry/azureMonitor';
@@ -71,7 +71,7 @@ export interface Services {
    */
   flushMetrics: (logger: Logger) => Promise<void>;
   /** The long-poll waiters of this process, woken by the poller through an in-process notifier. */
-  statusWaits: StatusWaits<PollHandle>;
+  statusWaits: StatusWaits<StatusRead>;
   /** Events from transitions, webhook deliveries, Event Grid (docs/spec.md §12); the `notify` function's service. */
   notifications: NotificationService;
   /** The `notifications` queue; `initialize` creates it if missing. */
@@ -166,7 +166,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     logger: overrides.logger ?? silentLogger,
     telemetry,
   });
-  const statusWaits = new StatusWaits<PollHandle>({
+  const statusWaits = new StatusWaits<StatusRead>({
     read: (id) => readStatusSnapshot(store, id),
     clock,
     notifier,

@@ -102,6 +102,14 @@ export interface Job extends JobRegistration {
   state: JobState;
 }
 
+/** What the status object (docs/spec.md §7) is built from: who the job is, and the state it serves. */
+export interface JobStatusRecord {
+  id: string;
+  kind: string;
+  pollIntervalSeconds: number;
+  state: Omit<JobState, 'consecutiveFailures' | 'lastAnswer'>;
+}
+
 export interface HistoryEntry {
   status: JobStatus;
   upstreamStatus: string | null;

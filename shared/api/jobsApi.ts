@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { HttpResponseInit } from '@azure/functions';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import type { Job } from '../model';
+import type { Job, JobStatusRecord } from '../model';
 import { JOB_STATUSES, type JobStatus } from '../model';
 import type { Poller } from '../poller/poller';
-import type { JobStore, PollHandle } from '../store/types';
+import type { JobStore, StatusRead } from '../store/types';
 import type { Telemetry } from '../telemetry';
 import { type ApiError, invalidArgument, notFound } from './errors';
 import { MAX_WAIT_SECONDS, parsePreferWait, type StatusSnapshot, type StatusWaits } from './statusWaits';
@@ -23,7 +23,7 @@ export interface JobsApiDeps extends RegistrationContext {
   /** Metrics (docs/spec.md §11): the age of each status served. None when absent. */
   telemetry?: Telemetry;
   /** The long-poll waiters of this process; without them `Prefer: wait` answers at once. */
-  statusWaits?: Pick<StatusWaits<PollHandle>, 'waitForChange'>;
+  statusWaits?: Pick<StatusWaits<StatusRead>, 'waitForChange'>;
   /** Told of each job this process registers (the drop-in directory knows its resource at once). */
   onRegistered?: (job: Job) => void;
 }
@@ -121,7 +121,7 @@ export class JobsApi {
   }
 
   private statusResponse(
-    { etag, value: { job } }: StatusSnapshot<PollHandle>,
+    { etag, value: { job } }: StatusSnapshot<StatusRead>,
     ifNoneMatch: string | null,
     extraHeaders: Record<string, string> = {},
   ): HttpResponseInit {
@@ -254,12 +254,12 @@ export function nextLink(base: string, params: Record<string, string | undefined
   return `${base}?${search.toString()}`;
 }
 
-/** One point read of the job, with its status ETag and when it is polled next: what a long-poll waiter reads. */
+/** One status read of the job, with its status ETag and when it is polled next: what a long-poll waiter reads. */
 export async function readStatusSnapshot(
-  store: Pick<JobStore, 'getForPoll'>,
+  store: Pick<JobStore, 'getStatus'>,
   id: string,
-): Promise<StatusSnapshot<PollHandle> | undefined> {
-  const handle = await store.getForPoll(id);
+): Promise<StatusSnapshot<StatusRead> | undefined> {
+  const handle = await store.getStatus(id);
   if (!handle) return undefined;
   const { job } = handle;
   const nextCheckAt = job.state.nextCheckAt ? Date.parse(job.state.nextCheckAt) : NaN;
@@ -278,7 +278,7 @@ const TABLE_ETAG = /^W\/"datetime'([0-9A-Za-z%.:-]{1,64})'"$/;
  * The status ETag. From the job row's storage ETag when the store gives one in the usual shape (no hashing: the
  * hot path stays cheap), qualified by the job id; else a hash of the status object.
  */
-function statusEtag(job: Job, storageEtag: string | undefined): string {
+function statusEtag(job: JobStatusRecord, storageEtag: string | undefined): string {
   const stamp = storageEtag === undefined ? null : TABLE_ETAG.exec(storageEtag);
   if (stamp) return `"${job.id.slice(0, 8)}-${stamp[1]!}"`;
   const source = storageEtag !== undefined ? `${job.id}|${storageEtag}` : JSON.stringify(statusView(job));
@@ -298,7 +298,7 @@ export function json(status: number, body: unknown): HttpResponseInit {
 }
 
 /** The status object (docs/spec.md §7). */
-export function statusView(job: Job): Record<string, unknown> {
+export function statusView(job: JobStatusRecord): Record<string, unknown> {
   const s = job.state;
   return {
     id: job.id,

@@ -8,6 +8,7 @@ import {
   type Identity,
   type Job,
   type JobState,
+  type JobStatusRecord,
   type JobStatus,
   type LastError,
   type PollErrorCode,
@@ -201,33 +202,15 @@ export interface JobRow {
 
 export function parseJobRow(row: Row, where: string): JobRow {
   const r = new RowReader(row, where);
-  const id = r.string('id');
-  if (!JOB_ID_PATTERN.test(id)) throw new StatusCacheError(`Stored entity ${where} has an invalid 'id'`);
   const state: JobState = {
-    status: r.status('status'),
-    upstreamStatus: r.optionalString('upstreamStatus') ?? null,
-    upstream: r.json('upstream', isRecord) ?? null,
-    checkedAt: r.optionalString('checkedAt') ?? null,
-    changedAt: r.string('changedAt'),
-    nextCheckAt: r.optionalString('nextCheckAt') ?? null,
-    lastError: null,
+    ...readServedState(r),
     consecutiveFailures: r.number('consecutiveFailures'),
   };
-  const percentComplete = r.optionalNumber('percentComplete');
-  if (percentComplete !== undefined) state.percentComplete = percentComplete;
-  const estimatedEndDateTime = r.optionalString('estimatedEndDateTime');
-  if (estimatedEndDateTime !== undefined) state.estimatedEndDateTime = estimatedEndDateTime;
-  const message = r.optionalString('message');
-  if (message !== undefined) state.message = message;
-  const upstreamUpdatedAt = r.optionalString('upstreamUpdatedAt');
-  if (upstreamUpdatedAt !== undefined) state.upstreamUpdatedAt = upstreamUpdatedAt;
-  const lastError = r.json('lastError', isLastError);
-  if (lastError !== undefined) state.lastError = toLastError(lastError);
   const lastAnswer = readAnswer(r);
   if (lastAnswer !== undefined) state.lastAnswer = lastAnswer;
 
   const job: Job = {
-    id,
+    id: readId(r, where),
     kind: r.string('kind'),
     endpoint: r.string('endpoint'),
     keySecretName: r.string('keySecretName'),
@@ -241,6 +224,68 @@ export function parseJobRow(row: Row, where: string): JobRow {
   if (displayName !== undefined) job.displayName = displayName;
   const dueKey = r.optionalString('dueKey');
   return { job, dueKey: dueKey === undefined || dueKey === '' ? undefined : dueKey };
+}
+
+/**
+ * The columns of a job row that the status object is built from (`$select` of a status read): a fraction of the
+ * row, which also holds the upstream's answer as sent (up to 32 KiB), the identity and the key's name.
+ */
+export const STATUS_COLUMNS: readonly string[] = [
+  'id',
+  'kind',
+  'pollIntervalSeconds',
+  'status',
+  'upstreamStatus',
+  'upstream',
+  'checkedAt',
+  'changedAt',
+  'nextCheckAt',
+  'lastError',
+  'percentComplete',
+  'estimatedEndDateTime',
+  'message',
+  'upstreamUpdatedAt',
+];
+
+/** A job row read with `STATUS_COLUMNS` only. */
+export function parseStatusRow(row: Row, where: string): JobStatusRecord {
+  const r = new RowReader(row, where);
+  return {
+    id: readId(r, where),
+    kind: r.string('kind'),
+    pollIntervalSeconds: r.number('pollIntervalSeconds'),
+    state: readServedState(r),
+  };
+}
+
+function readId(r: RowReader, where: string): string {
+  const id = r.string('id');
+  if (!JOB_ID_PATTERN.test(id)) throw new StatusCacheError(`Stored entity ${where} has an invalid 'id'`);
+  return id;
+}
+
+/** The state a job serves (its status object's fields): what both a job read and a status read parse. */
+function readServedState(r: RowReader): JobStatusRecord['state'] {
+  const state: JobStatusRecord['state'] = {
+    status: r.status('status'),
+    upstreamStatus: r.optionalString('upstreamStatus') ?? null,
+    upstream: r.json('upstream', isRecord) ?? null,
+    checkedAt: r.optionalString('checkedAt') ?? null,
+    changedAt: r.string('changedAt'),
+    nextCheckAt: r.optionalString('nextCheckAt') ?? null,
+    lastError: null,
+  };
+  const percentComplete = r.optionalNumber('percentComplete');
+  if (percentComplete !== undefined) state.percentComplete = percentComplete;
+  const estimatedEndDateTime = r.optionalString('estimatedEndDateTime');
+  if (estimatedEndDateTime !== undefined) state.estimatedEndDateTime = estimatedEndDateTime;
+  const message = r.optionalString('message');
+  if (message !== undefined) state.message = message;
+  const upstreamUpdatedAt = r.optionalString('upstreamUpdatedAt');
+  if (upstreamUpdatedAt !== undefined) state.upstreamUpdatedAt = upstreamUpdatedAt;
+  const lastError = r.json('lastError', isLastError);
+  if (lastError !== undefined) state.lastError = toLastError(lastError);
+  return state;
 }
 
 export function parseHistoryRow(row: Row, where: string): HistoryEntry {

@@ -2,7 +2,16 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { InvalidContinuationTokenError, StatusCacheError } from '../errors';
 import { JOB_ID_PATTERN, type HistoryEntry, type Job, type JobState } from '../model';
 import { checkTop, decodeToken, encodeToken } from './continuation';
-import { entity, historyProps, jobProps, parseHistoryRow, parseJobRow, type JobRow } from './entities';
+import {
+  entity,
+  historyProps,
+  jobProps,
+  parseHistoryRow,
+  parseJobRow,
+  parseStatusRow,
+  STATUS_COLUMNS,
+  type JobRow,
+} from './entities';
 import { DUE_PAGE_SIZE, listDueByShard, listDueRange } from './dueIndex';
 import {
   checkId,
@@ -29,6 +38,7 @@ import type {
   Page,
   PollHandle,
   ResourceState,
+  StatusRead,
 } from './types';
 
 export {
@@ -101,6 +111,22 @@ export class TableJobStore implements JobStore {
 
   async get(id: string, options?: Signal): Promise<Job | undefined> {
     return (await this.readJobRow(id, options))?.job;
+  }
+
+  async getStatus(id: string, options?: Signal): Promise<StatusRead | undefined> {
+    if (!JOB_ID_PATTERN.test(id)) return undefined;
+    const pk = shardOf(id);
+    const rk = jobRowKey(id);
+    try {
+      const row = await this.jobs.getEntity<Record<string, unknown>>(pk, rk, {
+        ...opts(options),
+        queryOptions: { select: [...STATUS_COLUMNS] },
+      });
+      return { job: parseStatusRow(row, `${pk}/${rk}`), etag: row.etag };
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw error;
+    }
   }
 
   async getForPoll(id: string, options?: Signal): Promise<PollHandle | undefined> {

@@ -1,4 +1,4 @@
-import type { HistoryEntry, Job, JobState, JobStatus } from '../model';
+import type { HistoryEntry, Job, JobState, JobStatus, JobStatusRecord } from '../model';
 
 /**
  * A job as read for polling, with what makes its next write conditional: the key of its due-index row (the
@@ -10,6 +10,12 @@ export interface PollHandle {
   dueKey?: string;
   /** ETag of the job entity (present when read by point read). */
   etag?: string;
+}
+
+/** A status read: the job's status fields and the ETag of its row. */
+export interface StatusRead {
+  job: JobStatusRecord;
+  etag: string;
 }
 
 export interface ListJobsOptions {
@@ -110,6 +116,11 @@ export interface JobStore {
     history: HistoryEntry | undefined,
     options?: { abortSignal?: AbortSignal; event?: boolean },
   ): Promise<ApplyResult>;
+  /**
+   * Reads what the status object needs, and the row's ETag: one point read of only those columns (not the key's
+   * name, the identity or the upstream's answer as sent). The hot path of the API.
+   */
+  getStatus(id: string, options?: { abortSignal?: AbortSignal }): Promise<StatusRead | undefined>;
   /** Reads a job with its due key / etag, for a poll outside the cycle (refresh). */
   getForPoll(id: string, options?: { abortSignal?: AbortSignal }): Promise<PollHandle | undefined>;
   listHistory(

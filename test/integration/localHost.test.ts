@@ -2,6 +2,7 @@
  * The local host (`npm start`) on a small function table of its own: timers on long and short schedules (on
  * Node's timers faked, whose overflow they imitate, and once in real time), and the answers it gives itself.
  */
+import http from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FunctionDefinition } from '../../functions/registry';
 import { startLocalHost, type LocalHost } from '../../dev/host';
@@ -230,5 +231,121 @@ describe('local host answers of its own', () => {
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(get.text)));
     expect(missing.status).toBe(404);
     expect(missing.text).toBe('');
+  });
+
+  it.each([
+    ['a plain path with a query', '/api/things/abc?x=1&y=two%20words', 'abc', '?x=1&y=two%20words'],
+    ['literal segments in another case', '/API/Things/abc', 'abc', ''],
+    ['a percent-encoded parameter', '/api/things/%61b%20c', 'ab c', ''],
+    ['dot segments', '/api/other/../things/./abc', 'abc', ''],
+    ['a fragment after the query', '/api/things/abc?x=1#frag', 'abc', '?x=1'],
+  ])('routes %s as URL parsing reads the target', async (_, target, id, search) => {
+    // Prepare
+    const echo: FunctionDefinition = {
+      name: 'echo',
+      trigger: 'http',
+      route: 'things/{id}',
+      methods: ['GET'],
+      authLevel: 'anonymous',
+      handler: (request, context) =>
+        Promise.resolve({
+          jsonBody: {
+            id: request.params.id,
+            url: request.url,
+            query: [...request.query],
+            invocationId: context.invocationId,
+            trigger: context.options.trigger.type,
+          },
+        }),
+    };
+    const local = await host([echo]);
+
+    // Act: the target as written (fetch would normalize it first)
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: local.port, path: target }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+
+    // Assess
+    expect(answer.status).toBe(200);
+    const body = JSON.parse(answer.body) as {
+      id: string;
+      url: string;
+      query: string[][];
+      invocationId: string;
+    };
+    const expected = new URL(target, `http://127.0.0.1:${local.port}`);
+    expect(body).toMatchObject({ id, url: expected.href, trigger: 'httpTrigger' });
+    expect(expected.search).toBe(search);
+    expect(body.query).toEqual([...expected.searchParams]);
+    expect(body.invocationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a target that URL parsing reads as another host', async () => {
+    // Prepare
+    const local = await host([getRow]);
+
+    // Act
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: local.port, path: '//api/things/abc' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+
+    // Assess
+    expect(status).toBe(404);
+  });
+});
+
+describe('local host invocation context', () => {
+  it('gives each invocation its own id, carried by all of its log lines, and real extra outputs', async () => {
+    // Prepare
+    const lines: { functionName: string; invocationId: string; level: string; message: string }[] = [];
+    const row: FunctionDefinition = {
+      name: 'chatty',
+      trigger: 'http',
+      route: 'chatty',
+      methods: ['GET'],
+      authLevel: 'anonymous',
+      handler: (_request, context) => {
+        context.info('first', 1);
+        context.warn('second');
+        context.extraOutputs.set('out', 42);
+        return Promise.resolve({ jsonBody: { out: context.extraOutputs.get('out') } });
+      },
+    };
+    const started = await startLocalHost({
+      functions: [row],
+      appSettings: {},
+      onLog: (entry) => lines.push(entry),
+    });
+    hosts.push(started);
+
+    // Act
+    const answers = [];
+    for (let i = 0; i < 2; i++) answers.push(await (await fetch(`${started.url}/api/chatty`)).json());
+
+    // Assess
+    expect(answers).toEqual([{ out: 42 }, { out: 42 }]);
+    expect(lines.map((l) => [l.functionName, l.level, l.message])).toEqual([
+      ['chatty', 'information', 'first 1'],
+      ['chatty', 'warning', 'second'],
+      ['chatty', 'information', 'first 1'],
+      ['chatty', 'warning', 'second'],
+    ]);
+    const ids = lines.map((l) => l.invocationId);
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[3]).toBe(ids[2]);
+    expect(ids[2]).not.toBe(ids[0]);
   });
 });

@@ -19,6 +19,7 @@ interface RecordedCall {
   status: number;
   /** Entities in the response body: the length of `value` for a query, 1 for a point read. */
   entities: number;
+  body: string | undefined;
 }
 
 function countEntities(body: string | undefined): number {
@@ -49,6 +50,7 @@ async function newStore(): Promise<{ store: TableJobStore; calls: RecordedCall[]
         url: request.url,
         status: response.status,
         entities: countEntities(response.bodyAsText ?? undefined),
+        body: response.bodyAsText ?? undefined,
       });
       return response;
     },
@@ -261,6 +263,7 @@ describe('TableJobStore against Azurite', () => {
       register: await measure(() => store.register(job)),
       registerAgain: await measure(() => store.register(job)),
       getForPoll: await measure(() => store.getForPoll(job.id)),
+      getStatus: await measure(() => store.getStatus(job.id)),
       applyState: await measure(async () => {
         const handle = await store.getForPoll(job.id);
         calls.length = 0;
@@ -281,11 +284,50 @@ describe('TableJobStore against Azurite', () => {
       register: ['POST 202'],
       registerAgain: ['POST 202', 'GET 200'], // a failed batch is HTTP 202 with the 409 inside
       getForPoll: ['GET 200'],
+      getStatus: ['GET 200'],
       applyState: ['POST 202'],
       list: ['GET 200'],
       listHistory: ['GET 200'],
       delete: ['GET 200', 'POST 202', 'GET 200', 'POST 202'],
     });
+  });
+
+  it('a status read brings the status fields and the row ETag, without the answer as sent or the key name', async () => {
+    // Prepare
+    const { store, calls } = await newStore();
+    const job = newJob();
+    job.displayName = 'Group one';
+    job.state = {
+      ...runningState('2030-01-01T00:00:05.000Z', '2030-01-01T00:01:05.000Z'),
+      message: 'Training',
+      lastError: { code: 'RateLimited', message: 'Rate limit', at: '2030-01-01T00:00:04.000Z' },
+      lastAnswer: {
+        httpStatus: 200,
+        body: '{"status":"running","secretish":"x"}',
+        at: '2030-01-01T00:00:05.000Z',
+      },
+    };
+    await store.register(job);
+    const full = await store.getForPoll(job.id);
+    calls.length = 0;
+
+    // Act
+    const read = await store.getStatus(job.id);
+    const missing = await store.getStatus(newId());
+
+    // Assess
+    const served: Partial<JobState> = { ...full!.job.state };
+    delete served.consecutiveFailures;
+    delete served.lastAnswer;
+    expect(read).toStrictEqual({
+      job: { id: job.id, kind: job.kind, pollIntervalSeconds: 60, state: served },
+      etag: full!.etag,
+    });
+    expect(missing).toBeUndefined();
+    const body = calls[0]!.body ?? '';
+    expect(body).toContain('"upstream"');
+    for (const column of ['answerBody', 'keySecretName', 'identity', 'endpoint', 'dueKey', 'displayName'])
+      expect(body).not.toContain(`"${column}"`);
   });
 
   it('applyState moves the due row, replaces the job and appends history in one transaction', async () => {

@@ -9,9 +9,9 @@ import { LocalHttpRequest, type LocalRequestInit } from '../../dev/localRequest'
 function both(init: LocalRequestInit): [LocalHttpRequest, HttpRequest] {
   const real = new HttpRequest({
     method: init.method,
-    url: init.url.href,
+    url: init.url().href,
     headers: init.headers,
-    query: Object.fromEntries(init.url.searchParams),
+    query: Object.fromEntries(init.url().searchParams),
     params: init.params,
     ...(init.body.length > 0 ? { body: { bytes: init.body } } : {}),
   });
@@ -20,7 +20,8 @@ function both(init: LocalRequestInit): [LocalHttpRequest, HttpRequest] {
 
 const GET: LocalRequestInit = {
   method: 'GET',
-  url: new URL('http://localhost:7071/api/jobs/0123456789abcdef0123456789abcdef/status?x=1&y=two%20words'),
+  url: () =>
+    new URL('http://localhost:7071/api/jobs/0123456789abcdef0123456789abcdef/status?x=1&y=two%20words'),
   headers: {
     host: 'localhost:7071',
     'if-none-match': 'W/"abc"',
@@ -70,7 +71,7 @@ describe('the local host request', () => {
     const init: LocalRequestInit = {
       ...GET,
       method: 'POST',
-      url: new URL('http://localhost:7071/api/jobs'),
+      url: () => new URL('http://localhost:7071/api/jobs'),
       headers: { 'content-type': 'application/json', 'content-length': '16' },
       params: {},
       body: Buffer.from('{"kind":"é","n":1}'),

@@ -14,7 +14,7 @@ function countingReads(counter: { reads: number }): (store: JobStore) => JobStor
   return (store) =>
     new Proxy(store, {
       get(target, property, receiver) {
-        if (property === 'getForPoll' || property === 'get') counter.reads++;
+        if (property === 'getStatus' || property === 'getForPoll' || property === 'get') counter.reads++;
         return Reflect.get(target, property, receiver) as unknown;
       },
     });
