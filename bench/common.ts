@@ -69,6 +69,7 @@ export function median(values: readonly number[]): number {
 export interface LoadResult {
   /** Latencies in ms, ascending. */
   latencies: Float64Array;
+  /** Requests completed inside the window (the CPU figures are per one of these). */
   requests: number;
   errors: number;
   elapsedMs: number;
@@ -83,11 +84,15 @@ export interface LoadResult {
 }
 
 /**
- * Closed-loop load: `concurrency` workers call `op` back to back. Only requests that complete inside the recorded
- * window (after `warmupMs` of the same load) count, so neither the ramp-up nor the drain at the end skews
- * throughput. The window lasts `durationMs`, and longer until `minSamples` requests completed in it (at most
- * `maxMs`): on a busy machine a fixed window can hold too few requests for a p99. `op(i)` gets a running counter
- * (to spread requests over keys).
+ * Closed-loop load: `concurrency` workers call `op` back to back, after `warmupMs` of the same load.
+ * - Latencies: every request that *starts* inside the recorded window, waited for after the window closes. A
+ *   request started during the warm-up (the first burst on fresh connections) is not one of them, however late it
+ *   ends; and none is left out for being slow to end.
+ * - Throughput: the requests that *complete* inside the window, per second of the window, so neither the ramp-up
+ *   nor the drain skews it.
+ * The window lasts `durationMs`, and longer until `minSamples` requests were recorded (at most `maxMs`): on a busy
+ * machine a fixed window can hold too few requests for a p99. `op(i)` gets a running counter (to spread requests
+ * over keys).
  */
 export async function runLoad(
   op: (i: number) => Promise<unknown>,
@@ -104,6 +109,7 @@ export async function runLoad(
   },
 ): Promise<LoadResult> {
   let counter = 0;
+  let completed = 0;
   let errors = 0;
   let firstError: string | undefined;
   const samples: number[] = [];
@@ -149,7 +155,8 @@ export async function runLoad(
         failed = error ?? new Error('failed');
       }
       const t1 = performance.now();
-      if (t1 >= windowStart && t1 <= windowEnd) {
+      if (t1 >= windowStart && t1 <= windowEnd) completed++;
+      if (t0 >= windowStart && t0 <= windowEnd) {
         if (failed !== undefined) {
           errors++;
           firstError ??= failed instanceof Error ? failed.message : 'failed';
@@ -165,10 +172,10 @@ export async function runLoad(
   const elapsedMs = windowEnd - windowStart;
   return {
     latencies,
-    requests: samples.length,
+    requests: completed,
     errors,
     elapsedMs,
-    throughput: (samples.length / elapsedMs) * 1000,
+    throughput: (completed / elapsedMs) * 1000,
     cpuUs: usage.user + usage.system,
     extra: extraAfter - extraBefore,
     ...(firstError !== undefined ? { firstError } : {}),

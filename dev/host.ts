@@ -6,6 +6,7 @@ import { ApiError, methodNotAllowed, notFound, payloadTooLarge, toErrorResponse 
 import type { Logger } from '../shared/logger';
 import { parseSchedule } from '../shared/schedule';
 import { effectiveOptions, LocalInvocationContext, type LocalLogHandler } from './localContext';
+import { compileRoute, plainPath } from './hostRoutes';
 import { LocalHttpRequest } from './localRequest';
 import { startQueueTriggers, type QueueTriggerOptions } from './queueTriggers';
 
@@ -273,64 +274,6 @@ const TRIGGER_TYPES: Record<FunctionDefinition['trigger'], string> = {
   timer: 'timerTrigger',
   storageQueue: 'queueTrigger',
 };
-
-/**
- * The path of a request target that URL parsing would leave as it is: origin-form, only unreserved characters
- * (no percent-encoding, no dot segment, no query or fragment marker after which it ends). Undefined otherwise, and
- * the caller parses it with `URL` (which also handles every odd form).
- */
-function plainPath(target: string): string | undefined {
-  const end = target.indexOf('?');
-  const path = end === -1 ? target : target.slice(0, end);
-  if (!PLAIN_PATH.test(path) || DOT_SEGMENT.test(path)) return undefined;
-  if (end !== -1 && target.includes('#', end)) return undefined;
-  return path;
-}
-
-const PLAIN_PATH = /^\/(?!\/)[\w\-.~/]*$/;
-const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
-
-/**
- * Compiles a route once into a matcher of a path's segments (as given, and lower-cased): `jobs/{id}/status`
- * matches `jobs/abc/status`; a parameter never spans a '/', is never empty and is percent-decoded; literal segments
- * compare case-insensitively.
- */
-function compileRoute(
-  route: string,
-): (segments: readonly string[], lowerSegments: readonly string[]) => Record<string, string> | undefined {
-  const parts = route.split('/').map((r) => {
-    const param = /^\{(\w+)\}$/.exec(r);
-    return param ? { param: param[1]! } : { literal: r.toLowerCase() };
-  });
-  // A last `{*name}` takes the rest of the path (at least one character), as the Functions host routes it.
-  const rest = /^\{\*(\w+)\}$/.exec(route.split('/').pop() ?? '')?.[1];
-  if (rest !== undefined) parts.pop();
-  return (segments, lowerSegments) => {
-    if (rest === undefined ? segments.length !== parts.length : segments.length <= parts.length)
-      return undefined;
-    const params: Record<string, string> = {};
-    for (let i = 0; i < parts.length; i++) {
-      const r = parts[i]!;
-      if (r.param !== undefined) {
-        const p = segments[i]!;
-        if (p === '') return undefined;
-        try {
-          params[r.param] = decodeURIComponent(p);
-        } catch {
-          return undefined;
-        }
-      } else if (r.literal !== lowerSegments[i]) {
-        return undefined;
-      }
-    }
-    if (rest !== undefined) {
-      const tail = segments.slice(parts.length).join('/');
-      if (tail === '') return undefined;
-      params[rest] = tail;
-    }
-    return params;
-  };
-}
 
 const EMPTY = Buffer.alloc(0);
 

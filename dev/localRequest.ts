@@ -73,63 +73,92 @@ export class LocalHttpRequest implements HttpRequest {
     return this.full?.bodyUsed ?? false;
   }
 
-  readonly arrayBuffer = (): Promise<ArrayBuffer> => this.request.arrayBuffer();
-  readonly blob = (): Promise<Blob> => this.request.blob();
-  readonly formData = (): Promise<FormData> => this.request.formData();
-  readonly json = (): Promise<unknown> => this.request.json();
-  readonly text = (): Promise<string> => this.request.text();
-  readonly clone = (): HttpRequest => this.request.clone();
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.request.arrayBuffer();
+  }
+
+  blob(): Promise<Blob> {
+    return this.request.blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this.request.formData();
+  }
+
+  json(): Promise<unknown> {
+    return this.request.json();
+  }
+
+  text(): Promise<string> {
+    return this.request.text();
+  }
+
+  clone(): HttpRequest {
+    return this.request.clone();
+  }
 }
 
-/** A request's headers as fetch's `Headers` has them: names in any case, entries sorted, values joined by ', '. */
+/**
+ * A request's headers as fetch's `Headers` has them: names in any case, entries sorted, values joined by ', '.
+ * Methods on the prototype (as undici's are), so a request costs one object here, not one closure per method.
+ */
 class RequestHeaders implements Headers {
   constructor(private readonly map: Record<string, string>) {}
 
-  readonly get = (name: string): string | null =>
-    Object.hasOwn(this.map, name.toLowerCase()) ? this.map[name.toLowerCase()]! : null;
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    return Object.hasOwn(this.map, key) ? this.map[key]! : null;
+  }
 
-  readonly has = (name: string): boolean => Object.hasOwn(this.map, name.toLowerCase());
+  has(name: string): boolean {
+    return Object.hasOwn(this.map, name.toLowerCase());
+  }
 
-  readonly getSetCookie = (): string[] => {
+  getSetCookie(): string[] {
     const cookie = this.get('set-cookie');
     return cookie === null ? [] : [cookie];
-  };
+  }
 
-  readonly forEach = (
-    callback: (value: string, key: string, iterable: Headers) => void,
-    thisArg?: unknown,
-  ): void => {
+  forEach(callback: (value: string, key: string, iterable: Headers) => void, thisArg?: unknown): void {
     for (const [name, value] of this.entries()) callback.call(thisArg, value, name, this);
-  };
+  }
 
-  readonly entries = (): EntryIterator =>
-    Object.keys(this.map)
-      .sort()
+  entries(): EntryIterator {
+    return this.names()
       .map((name): [string, string] => [name, this.map[name]!])
       .values();
+  }
 
-  readonly keys = (): NameIterator => Object.keys(this.map).sort().values();
+  keys(): NameIterator {
+    return this.names().values();
+  }
 
-  readonly values = (): NameIterator =>
-    Object.keys(this.map)
-      .sort()
+  values(): NameIterator {
+    return this.names()
       .map((name) => this.map[name]!)
       .values();
+  }
 
-  readonly [Symbol.iterator] = (): EntryIterator => this.entries();
+  [Symbol.iterator](): EntryIterator {
+    return this.entries();
+  }
 
-  readonly set = (name: string, value: string): void => {
+  set(name: string, value: string): void {
     this.map[name.toLowerCase()] = value.trim();
-  };
+  }
 
-  readonly append = (name: string, value: string): void => {
+  append(name: string, value: string): void {
     const current = this.get(name);
     this.set(name, current === null ? value : `${current}, ${value.trim()}`);
-  };
+  }
 
-  readonly delete = (name: string): void => {
+  delete(name: string): void {
     delete this.map[name.toLowerCase()];
-  };
+  }
+
+  private names(): string[] {
+    return Object.keys(this.map).sort();
+  }
 }
 
 type EntryIterator = ReturnType<Headers['entries']>;

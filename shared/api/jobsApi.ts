@@ -99,8 +99,9 @@ export class JobsApi {
     options: { prefer?: string | null; abortSignal?: AbortSignal } = {},
   ): Promise<HttpResponseInit> {
     if (!isJobId(id)) throw jobNotFound(id);
-    const current = await readStatusSnapshot(this.deps.store, id);
-    if (!current) throw jobNotFound(id);
+    const read = await this.deps.store.getStatus(id);
+    if (!read) throw jobNotFound(id);
+    const current = statusSnapshot(read);
     const asked = ifNoneMatch === null ? undefined : parsePreferWait(options.prefer ?? null);
     if (asked === undefined || ifNoneMatch === null) return this.statusResponse(current, ifNoneMatch);
     const waitSeconds = Math.min(asked, MAX_WAIT_SECONDS);
@@ -259,15 +260,18 @@ export async function readStatusSnapshot(
   store: Pick<JobStore, 'getStatus'>,
   id: string,
 ): Promise<StatusSnapshot<StatusRead> | undefined> {
-  const handle = await store.getStatus(id);
-  if (!handle) return undefined;
-  const { job } = handle;
+  const read = await store.getStatus(id);
+  return read && statusSnapshot(read);
+}
+
+function statusSnapshot(read: StatusRead): StatusSnapshot<StatusRead> {
+  const { job } = read;
   const nextCheckAt = job.state.nextCheckAt ? Date.parse(job.state.nextCheckAt) : NaN;
   return {
-    etag: statusEtag(job, handle.etag),
+    etag: statusEtag(job, read.etag),
     nextCheckAt: Number.isFinite(nextCheckAt) ? nextCheckAt : undefined,
     pollIntervalMs: job.pollIntervalSeconds * 1000,
-    value: handle,
+    value: read,
   };
 }
 
