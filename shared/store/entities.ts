@@ -202,10 +202,9 @@ export interface JobRow {
 
 export function parseJobRow(row: Row, where: string): JobRow {
   const r = new RowReader(row, where);
-  const state: JobState = {
-    ...readServedState(r),
+  const state: JobState = Object.assign(readServedState(r), {
     consecutiveFailures: r.number('consecutiveFailures'),
-  };
+  });
   const lastAnswer = readAnswer(r);
   if (lastAnswer !== undefined) state.lastAnswer = lastAnswer;
 
