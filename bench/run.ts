@@ -14,6 +14,7 @@ import { benchLongPoll } from './longPoll';
 import { benchNotifications } from './notifications';
 import { benchGrowth, benchPollCycle } from './pollCycle';
 import { benchReadPath } from './readPath';
+import { benchReadPathSplit } from './readPathSplit';
 import { benchScaleOut } from './scaleOut';
 import { benchStartup } from './startup';
 import { benchUpstreamSaved } from './upstreamSaved';
@@ -22,6 +23,8 @@ interface Benchmark {
   id: string;
   title: string;
   run: (options: BenchOptions) => Promise<Figure[]>;
+  /** Diagnostic: runs only when named in `--only`. */
+  onlyWhenNamed?: boolean;
 }
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -35,6 +38,12 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: '8', title: 'notifications: transition to delivery', run: benchNotifications },
   { id: '9', title: 'scale-out, real processes, real time', run: benchScaleOut },
   { id: 'D', title: 'drop-in reads', run: benchDropIn },
+  {
+    id: 'H',
+    title: 'where a status read over HTTP spends its CPU',
+    run: benchReadPathSplit,
+    onlyWhenNamed: true,
+  },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string> } {
@@ -79,7 +88,7 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const failures: string[] = [];
   for (const b of BENCHMARKS) {
-    if (args.only && !args.only.has(b.id)) continue;
+    if (args.only ? !args.only.has(b.id) : b.onlyWhenNamed === true) continue;
     const t0 = Date.now();
     log(`[bench ${b.id}] ${b.title}${args.quick ? ' (quick)' : ''}`);
     try {

@@ -1,0 +1,44 @@
+/**
+ * Benchmark worker: the local host (dev/host.ts) serving one route, `jobs/{id}/status`, whose handler is the raw
+ * read of benchmark 1's bare server (the status columns, the entity as JSON) and nothing of the app: what the local
+ * host's own layer (routing, request and context objects, writing) costs per status read.
+ * Commands: `cpu` → the process's CPU time (µs) so far.
+ */
+import { startLocalHost } from '../dev/host';
+import { STATUS_COLUMNS } from '../shared/store/entities';
+import { createTableClientFactory } from '../shared/store/tableJobStore';
+import { serviceMain } from './common';
+
+serviceMain(async (input: { connectionString: string }) => {
+  const client = createTableClientFactory({ connectionString: input.connectionString })('jobs');
+  const host = await startLocalHost({
+    appSettings: {},
+    queueTriggers: false,
+    functions: [
+      {
+        name: 'rawStatus',
+        trigger: 'http',
+        route: 'jobs/{id}/status',
+        methods: ['GET'],
+        authLevel: 'anonymous',
+        handler: async (request) => {
+          const id = request.params.id ?? '';
+          const entity = await client.getEntity(`s${id.charAt(0)}`, `job|${id}`, {
+            queryOptions: { select: [...STATUS_COLUMNS] },
+          });
+          return { headers: { 'content-type': 'application/json; charset=utf-8' }, jsonBody: entity };
+        },
+      },
+    ],
+  });
+  return {
+    ready: { port: host.port },
+    commands: {
+      cpu: () => {
+        const u = process.cpuUsage();
+        return u.user + u.system;
+      },
+    },
+    stop: () => host.stop(),
+  };
+});

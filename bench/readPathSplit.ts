@@ -1,0 +1,140 @@
+/**
+ * Benchmark H (run only when named: `--only H`) — where the server CPU of a status read over HTTP goes. Three
+ * servers, each in its own process, read the same rows on one Azurite with the same read (the status columns):
+ *   bare      benchmark 1's bare node:http server
+ *   host      the local host serving one route whose handler is that raw read (the host's own layer)
+ *   app       the app's getJobStatus through the local host (what benchmark 1 measures)
+ * Each serves a fixed number of requests at concurrency 16 in turn, in alternating order, several times; the
+ * figures are the median CPU time per request of each server, as ratios to the bare server's. No targets: this
+ * says which layer to work on when benchmark 1's HTTP ratios miss.
+ */
+import http from 'node:http';
+import { startAzurite } from '../dev/azurite';
+import { startUpstreamSimulator } from '../dev/upstreamSimulator';
+import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
+import {
+  figure,
+  median,
+  seedJobs,
+  startService,
+  type BenchOptions,
+  type Figure,
+  type Service,
+} from './common';
+import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
+
+const BENCH = 'H read path split';
+const KEY = 'bench-split-key';
+const CONCURRENCY = 16;
+
+export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[]> {
+  const { quick, log } = options;
+  const perRound = quick ? 1_500 : 3_000;
+  const rounds = quick ? 5 : 9;
+  const azurite = await startAzurite();
+  const sim = await startUpstreamSimulator({ keys: [KEY] });
+  const stops: (() => Promise<void>)[] = [() => azurite.stop(), () => sim.stop()];
+  try {
+    const factory = createTableClientFactory({ connectionString: azurite.connectionString });
+    const store = new TableJobStore({ tableClient: factory });
+    await store.initialize();
+    const jobs = addTrainingJobs(sim, {
+      count: 200,
+      now: new Date(),
+      runningMs: 3_600_000,
+      keySecretName: KEY,
+    });
+    await seedJobs(store, jobs);
+    await benchServices(
+      { ALLOWED_UPSTREAM_HOSTS: sim.origin, UPSTREAM_RATE_LIMITS: rateLimitsOf([sim], '1000000/s') },
+      { store, tableClient: factory, keys: fixedKey(KEY) },
+    ).poller.runCycle();
+    const appSettings = {
+      AzureWebJobsStorage: azurite.connectionString,
+      KEY_VAULT_URL: 'https://bench-unused.vault.azure.net',
+      ALLOWED_UPSTREAM_HOSTS: sim.origin,
+      UPSTREAM_RATE_LIMITS: `${new URL(sim.origin).host}=10/s`,
+    };
+    const input = { connectionString: azurite.connectionString };
+    const started: Record<'bare' | 'host' | 'app', { service: Service; path: (id: string) => string }> = {
+      bare: { service: await startService('rawHttpWorker', {}, input), path: (id) => `/raw/${id}` },
+      host: {
+        service: await startService('rawHandlerHostWorker', {}, input),
+        path: (id) => `/api/jobs/${id}/status`,
+      },
+      app: {
+        service: await startService('hostWorker', appSettings, {}),
+        path: (id) => `/api/jobs/${id}/status`,
+      },
+    };
+    for (const { service } of Object.values(started)) stops.unshift(() => service.stop());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    stops.unshift(() => Promise.resolve(agent.destroy()));
+
+    const ids = jobs.map((j) => j.id);
+    const serve = async (server: (typeof started)['bare'], count: number): Promise<void> => {
+      const port = Number(server.service.ready.port);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < count) await get(agent, port, server.path(ids[next++ % ids.length]!));
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    };
+    const names = ['bare', 'host', 'app'] as const;
+    const cpu: Record<(typeof names)[number], number[]> = { bare: [], host: [], app: [] };
+    for (const name of names) await serve(started[name], 1_000); // warm-up: connections, JIT
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+        const server = started[name];
+        const before = await server.service.request<number>('cpu');
+        await serve(server, perRound);
+        cpu[name].push(((await server.service.request<number>('cpu')) - before) / perRound);
+      }
+    }
+    log(`  ${rounds} rounds of ${perRound} requests per server`);
+    const bare = median(cpu.bare);
+    const spread = (values: number[]): string =>
+      `per-round ${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} µs over ${values.length} rounds`;
+    return [
+      figure({
+        benchmark: BENCH,
+        name: `c=${CONCURRENCY} bare server CPU/read (info)`,
+        measured: bare,
+        unit: 'µs',
+        note: spread(cpu.bare),
+      }),
+      figure({
+        benchmark: BENCH,
+        name: `c=${CONCURRENCY} local host, raw-read handler (info)`,
+        measured: median(cpu.host),
+        unit: 'µs',
+        baseline: { value: bare, label: 'bare server' },
+        note: spread(cpu.host),
+      }),
+      figure({
+        benchmark: BENCH,
+        name: `c=${CONCURRENCY} local host, the app (info)`,
+        measured: median(cpu.app),
+        unit: 'µs',
+        baseline: { value: bare, label: 'bare server' },
+        note: spread(cpu.app),
+      }),
+    ];
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+  }
+}
+
+/** A keep-alive GET that must answer 200; resolves once the body is read. */
+function get(agent: http.Agent, port: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.once('end', () =>
+        res.statusCode === 200 ? resolve() : reject(new Error(`${path} answered ${res.statusCode}`)),
+      );
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
