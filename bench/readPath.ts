@@ -16,19 +16,9 @@ import { loadFunctionTable } from '../dev/stack';
 import type { TableClient } from '@azure/data-tables';
 import { STATUS_COLUMNS } from '../shared/store/entities';
 import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
-import {
-  figure,
-  median,
-  mergeLoads,
-  percentile,
-  runLoad,
-  seedJobs,
-  startService,
-  type BenchOptions,
-  type Figure,
-  type LoadResult,
-} from './common';
+import { figure, median, percentile, seedJobs, startService, type BenchOptions, type Figure } from './common';
 import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
+import { mergeLoads, runLoad, type LoadResult } from './load';
 
 const BENCH = '1 cached read';
 const KEY = 'bench-read-key';

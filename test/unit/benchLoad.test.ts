@@ -1,10 +1,10 @@
 /**
- * The benchmarks' closed-loop load (bench/common.ts `runLoad`): what its recorded window holds. Real timers: the
+ * The benchmarks' closed-loop load (bench/load.ts `runLoad`): what its recorded window holds. Real timers: the
  * window is opened and closed by the wall clock, as in a benchmark.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { runLoad } from '../../bench/common';
+import { runLoad } from '../../bench/load';
 
 describe('closed-loop load', () => {
   it('records no request started during the warm-up, however late it ends, and waits for the last ones', async () => {
