@@ -4,7 +4,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { FunctionDefinition } from '../../functions/registry';
 import { startLocalHost, type HostLogEntry, type LocalHost } from '../../dev/host';
-import { loadHostQueuesExtension } from '../../dev/queueTriggers';
+import { loadHostQueuesExtension } from '../../dev/queueSettings';
 import { systemClock } from '../../shared/clock';
 import { encodeQueueMessage, parsePollMessage } from '../../shared/queue/message';
 import {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMessageText, readQueuesExtension, triggerValue } from '../../dev/queueTriggers';
+import { decodeMessageText, readQueuesExtension, triggerValue } from '../../dev/queueSettings';
 import { InvalidQueueMessageError } from '../../shared/errors';
 import { encodeQueueMessage, parsePollMessage } from '../../shared/queue/message';
 import type { PollMessage } from '../../shared/queue/types';
