@@ -135,8 +135,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const target = req.url ?? '/';
-    const base = `http://${req.headers.host ?? 'localhost'}`;
-    const pathname = plainPath(target) ?? new URL(target, base).pathname;
+    const parse = (): URL => new URL(target, `http://${req.headers.host ?? 'localhost'}`);
+    const pathname = plainPath(target) ?? parse().pathname;
     const method = req.method ?? 'GET';
     const admin = pathname.startsWith('/admin/') ? /^\/admin\/functions\/([^/]+)$/.exec(pathname) : null;
     if (admin) {
@@ -188,7 +188,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       }
       const request = new LocalHttpRequest({
         method,
-        url: () => new URL(target, base),
+        url: parse,
         headers,
         params,
         body,
@@ -329,7 +329,8 @@ function send(res: http.ServerResponse, response: HttpResponseInit, head = false
   if (given instanceof Headers || Array.isArray(given)) {
     for (const [name, value] of new Headers(given)) headers[name] = value;
   } else if (given !== undefined) {
-    for (const [name, value] of Object.entries(given)) {
+    for (const name in given) {
+      const value = given[name];
       if (value !== undefined) headers[name.toLowerCase()] = String(value);
     }
   }
