@@ -1,10 +1,7 @@
 /** The simulated Language Text Analysis Authoring – Get Training Status API (seed 003) for `language.textAuthoring`. */
 import { languageTextAuthoringAdapter } from '../../shared/upstream/kinds/languageTextAuthoring';
-import {
-  createLanguageAuthoringApi,
-  type LanguageJobStore,
-  type LanguageJobTimeline,
-} from './languageAuthoring';
+import { createLanguageAuthoringApi, type LanguageJobStore } from './languageAuthoring';
+import type { LanguageJobTimeline } from './languageShapes';
 import { MINUTE_MS, SECOND_MS, type SimulatedApi } from './types';
 
 /** The custom-text methods of the simulator. */

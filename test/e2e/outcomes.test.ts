@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACE_ERROR_RESPONSES } from '../../dev/simulator/facePersonGroup';
-import { LANGUAGE_ERROR_RESPONSES } from '../../dev/simulator/languageAuthoring';
+import { LANGUAGE_ERROR_RESPONSES } from '../../dev/simulator/languageShapes';
 import { CANARY_KEY, SECRET_NAME, startTestStack, type TestStack } from '../support/testStack';
 
 /**

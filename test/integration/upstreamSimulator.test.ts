@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FACE_ERRORS } from '../../dev/simulator/facePersonGroup';
-import { LANGUAGE_ERRORS } from '../../dev/simulator/languageAuthoring';
+import { LANGUAGE_ERRORS } from '../../dev/simulator/languageShapes';
 import { formatUsDate } from '../../dev/simulator/types';
 import {
   startUpstreamSimulator,
