@@ -1,4 +1,7 @@
-/** The Language authoring training-job API's shapes (seed 003): a job's outcome and timeline, and its `ErrorResponse` bodies. */
+/**
+ * The Language authoring training-job API's shapes (seed 003): a job's outcome and timeline, and its
+ * `ErrorResponse` bodies.
+ */
 
 export type LanguageOutcome = 'succeeded' | 'failed' | 'cancelled' | 'partiallyCompleted';
 
