@@ -1,7 +1,9 @@
 /**
  * Benchmark worker: the local host (dev/host.ts) serving one route, `jobs/{id}/status`, whose handler is the raw
  * read of benchmark 1's bare server (the status columns, the entity as JSON) and nothing of the app: what the local
- * host's own layer (routing, request and context objects, writing) costs per status read.
+ * host's own layer (routing, request and context objects, writing) costs per status read. With `cachingHeaders`,
+ * the answer also carries the three caching headers the status route sends (ETag, Cache-Control, Last-Modified),
+ * taken from the row as it is.
  * Commands: `cpu` → the process's CPU time (µs) so far.
  */
 import { startLocalHost } from '../dev/host';
@@ -9,7 +11,7 @@ import { STATUS_COLUMNS } from '../shared/store/entities';
 import { createTableClientFactory } from '../shared/store/tableJobStore';
 import { serviceMain } from './common';
 
-serviceMain(async (input: { connectionString: string }) => {
+serviceMain(async (input: { connectionString: string; cachingHeaders?: boolean }) => {
   const client = createTableClientFactory({ connectionString: input.connectionString })('jobs');
   const host = await startLocalHost({
     appSettings: {},
@@ -26,7 +28,13 @@ serviceMain(async (input: { connectionString: string }) => {
           const entity = await client.getEntity(`s${id.charAt(0)}`, `job|${id}`, {
             queryOptions: { select: [...STATUS_COLUMNS] },
           });
-          return { headers: { 'content-type': 'application/json; charset=utf-8' }, jsonBody: entity };
+          const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+          if (input.cachingHeaders === true) {
+            headers['etag'] = entity.etag;
+            headers['cache-control'] = 'max-age=60';
+            headers['last-modified'] = new Date(String(entity['checkedAt'])).toUTCString();
+          }
+          return { headers, jsonBody: entity };
         },
       },
     ],

@@ -3,6 +3,7 @@
  * servers, each in its own process, read the same rows on one Azurite with the same read (the status columns):
  *   bare      benchmark 1's bare node:http server
  *   host      the local host serving one route whose handler is that raw read (the host's own layer)
+ *   headers   the same, its answer carrying the status route's three caching headers too
  *   app       the app's getJobStatus through the local host (what benchmark 1 measures)
  * Each serves a fixed number of requests at concurrency 16 in turn, in alternating order, several times; the
  * figures are the median CPU time per request of each server, as ratios to the bare server's. No targets: this
@@ -56,10 +57,15 @@ export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[
       UPSTREAM_RATE_LIMITS: `${new URL(sim.origin).host}=10/s`,
     };
     const input = { connectionString: azurite.connectionString };
-    const started: Record<'bare' | 'host' | 'app', { service: Service; path: (id: string) => string }> = {
+    const names = ['bare', 'host', 'headers', 'app'] as const;
+    const started: Record<(typeof names)[number], { service: Service; path: (id: string) => string }> = {
       bare: { service: await startService('rawHttpWorker', {}, input), path: (id) => `/raw/${id}` },
       host: {
         service: await startService('rawHandlerHostWorker', {}, input),
+        path: (id) => `/api/jobs/${id}/status`,
+      },
+      headers: {
+        service: await startService('rawHandlerHostWorker', {}, { ...input, cachingHeaders: true }),
         path: (id) => `/api/jobs/${id}/status`,
       },
       app: {
@@ -80,8 +86,7 @@ export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     };
-    const names = ['bare', 'host', 'app'] as const;
-    const cpu: Record<(typeof names)[number], number[]> = { bare: [], host: [], app: [] };
+    const cpu: Record<(typeof names)[number], number[]> = { bare: [], host: [], headers: [], app: [] };
     for (const name of names) await serve(started[name], 1_000); // warm-up: connections, JIT
     for (let round = 0; round < rounds; round++) {
       for (const name of round % 2 === 0 ? names : [...names].reverse()) {
@@ -110,6 +115,14 @@ export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[
         unit: 'µs',
         baseline: { value: bare, label: 'bare server' },
         note: spread(cpu.host),
+      }),
+      figure({
+        benchmark: BENCH,
+        name: `c=${CONCURRENCY} local host, raw-read handler + caching headers (info)`,
+        measured: median(cpu.headers),
+        unit: 'µs',
+        baseline: { value: bare, label: 'bare server' },
+        note: spread(cpu.headers),
       }),
       figure({
         benchmark: BENCH,
