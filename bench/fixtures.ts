@@ -4,8 +4,14 @@ import { loadConfig } from '../shared/config';
 import type { Job } from '../shared/model';
 import type { KeyProvider } from '../shared/poller/poller';
 import { listKinds } from '../shared/upstream/registry';
-import type { UpstreamSimulator } from '../dev/upstreamSimulator';
-import { newJob } from './common';
+import { startAzurite, type AzuriteInstance } from '../dev/azurite';
+import { startUpstreamSimulator, type UpstreamSimulator } from '../dev/upstreamSimulator';
+import {
+  createTableClientFactory,
+  TableJobStore,
+  type TableClientFactory,
+} from '../shared/store/tableJobStore';
+import { newJob, seedJobs } from './common';
 
 /**
  * `count` training jobs on `sim`, a mix of every kind of the registry in turn, all running from `now - 5 min` for
@@ -61,4 +67,48 @@ export function rateLimitsOf(sims: readonly { origin: string }[], budget: string
 /** A key provider that always has the key (no vault): for benchmarks that do not measure secrets. */
 export function fixedKey(key: string): KeyProvider {
   return { getKey: () => Promise.resolve(key) };
+}
+
+/** Azurite and one simulator holding `count` training jobs with real statuses, for the read benchmarks. */
+export interface PolledJobs {
+  azurite: AzuriteInstance;
+  sim: UpstreamSimulator;
+  /** Table clients on that Azurite. */
+  factory: TableClientFactory;
+  jobs: Job[];
+  /** The app's settings over them (the vault is not contacted: a status read needs no key). */
+  appSettings: Record<string, string>;
+  stop: () => Promise<void>;
+}
+
+/** Starts Azurite and a simulator, registers `count` training jobs (key `keySecretName`) and polls each once. */
+export async function startPolledJobs(count: number, keySecretName: string): Promise<PolledJobs> {
+  const azurite = await startAzurite();
+  const sim = await startUpstreamSimulator({ keys: [keySecretName] });
+  const stop = async (): Promise<void> => {
+    await sim.stop().catch(() => undefined);
+    await azurite.stop().catch(() => undefined);
+  };
+  try {
+    const factory = createTableClientFactory({ connectionString: azurite.connectionString });
+    const store = new TableJobStore({ tableClient: factory });
+    await store.initialize();
+    const jobs = addTrainingJobs(sim, { count, now: new Date(), runningMs: 3_600_000, keySecretName });
+    await seedJobs(store, jobs);
+    const seeded = await benchServices(
+      { ALLOWED_UPSTREAM_HOSTS: sim.origin, UPSTREAM_RATE_LIMITS: rateLimitsOf([sim], '1000000/s') },
+      { store, tableClient: factory, keys: fixedKey(keySecretName) },
+    ).poller.runCycle();
+    if (seeded.polled !== count) throw new Error(`seeding poll: ${seeded.polled} of ${count} polled`);
+    const appSettings = {
+      AzureWebJobsStorage: azurite.connectionString,
+      KEY_VAULT_URL: 'https://bench-unused.vault.azure.net',
+      ALLOWED_UPSTREAM_HOSTS: sim.origin,
+      UPSTREAM_RATE_LIMITS: `${new URL(sim.origin).host}=10/s`,
+    };
+    return { azurite, sim, factory, jobs, appSettings, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

@@ -55,42 +55,30 @@ export async function benchGrowth(options: BenchOptions): Promise<Figure[]> {
     const [a, b, c] = results as [CycleResult, CycleResult, CycleResult];
     const marginal = (x: CycleResult, y: CycleResult, value: (r: CycleResult) => number): number =>
       (value(y) - value(x)) / (y.jobs - x.jobs);
-    const time = (r: CycleResult): number => r.run.durationMs * 1000; // µs
-    const appCpu = (r: CycleResult): number => r.run.cpuUs;
-    const rss = (r: CycleResult): number => r.run.maxRssBytes / 1024; // KB
-    const live = (r: CycleResult): number => (r.dueSetBytes ?? NaN) / 1024; // KB
+    /** One figure: the larger step's cost per added job against the smaller step's (target 1.25× unless `info`). */
+    const perAddedJob = (
+      name: string,
+      unit: string,
+      value: (r: CycleResult) => number,
+      extra: { note?: string; info?: boolean } = {},
+    ): Figure =>
+      figure({
+        benchmark: BENCH,
+        name: `${name} per added job, ${b.jobs}→${c.jobs}${extra.info === true ? ' (info)' : ''}`,
+        measured: marginal(b, c, value),
+        unit,
+        baseline: { value: marginal(a, b, value), label: `${a.jobs}→${b.jobs}` },
+        ...(extra.info === true ? {} : { target: { on: 'ratio', op: '<=', limit: 1.25 } as const }),
+        ...(extra.note !== undefined ? { note: extra.note } : {}),
+      });
     figures.push(
-      figure({
-        benchmark: BENCH,
-        name: `cycle time per added job, ${b.jobs}→${c.jobs}`,
-        measured: marginal(b, c, time),
-        unit: 'µs',
-        baseline: { value: marginal(a, b, time), label: `${a.jobs}→${b.jobs}` },
-        target: { on: 'ratio', op: '<=', limit: 1.25 },
-      }),
-      figure({
-        benchmark: BENCH,
-        name: `app CPU per added job, ${b.jobs}→${c.jobs}`,
-        measured: marginal(b, c, appCpu),
-        unit: 'µs',
-        baseline: { value: marginal(a, b, appCpu), label: `${a.jobs}→${b.jobs}` },
-        target: { on: 'ratio', op: '<=', limit: 1.25 },
-      }),
-      figure({
-        benchmark: BENCH,
-        name: `due-set memory per added job, ${b.jobs}→${c.jobs}`,
-        measured: marginal(b, c, live),
-        unit: 'KB',
-        baseline: { value: marginal(a, b, live), label: `${a.jobs}→${b.jobs}` },
-        target: { on: 'ratio', op: '<=', limit: 1.25 },
+      perAddedJob('cycle time', 'µs', (r) => r.run.durationMs * 1000),
+      perAddedJob('app CPU', 'µs', (r) => r.run.cpuUs),
+      perAddedJob('due-set memory', 'KB', (r) => (r.dueSetBytes ?? NaN) / 1024, {
         note: 'live heap (after a full GC) of the due set a cycle works from',
       }),
-      figure({
-        benchmark: BENCH,
-        name: `peak RSS per added job, ${b.jobs}→${c.jobs} (info)`,
-        measured: marginal(b, c, rss),
-        unit: 'KB',
-        baseline: { value: marginal(a, b, rss), label: `${a.jobs}→${b.jobs}` },
+      perAddedJob('peak RSS', 'KB', (r) => r.run.maxRssBytes / 1024, {
+        info: true,
         note:
           `peak RSS ${results.map((r) => `${(r.run.maxRssBytes / MB).toFixed(0)} MB`).join(' / ')}, of which live at rest ` +
           `(the in-memory tables with the app, after a full GC) ${results.map((r) => `${((r.seededHeapBytes ?? NaN) / MB).toFixed(0)} MB`).join(' / ')}; ` +

@@ -1,4 +1,8 @@
-/** The benchmarks' closed-loop load generator and the merge of its rounds. Nothing here is product code. */
+/**
+ * The benchmarks' closed-loop load generator, the merge of its rounds, and a lean GET to load servers with. Nothing
+ * here is product code.
+ */
+import http from 'node:http';
 import { sleep } from './common';
 
 export interface LoadResult {
@@ -141,4 +145,22 @@ export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
       ? { firstError: runs.find((r) => r.firstError !== undefined)!.firstError! }
       : {}),
   };
+}
+
+/** A lean keep-alive GET; resolves with the status once the body is read. */
+export function httpGet(
+  agent: http.Agent,
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end();
+  });
 }

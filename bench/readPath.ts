@@ -10,15 +10,12 @@
  */
 import http from 'node:http';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { startAzurite } from '../dev/azurite';
-import { startUpstreamSimulator } from '../dev/upstreamSimulator';
 import { loadFunctionTable } from '../dev/stack';
 import type { TableClient } from '@azure/data-tables';
 import { STATUS_COLUMNS } from '../shared/store/entities';
-import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
-import { figure, median, percentile, seedJobs, startService, type BenchOptions, type Figure } from './common';
-import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
-import { mergeLoads, runLoad, type LoadResult } from './load';
+import { figure, median, percentile, startService, type BenchOptions, type Figure } from './common';
+import { benchServices, fixedKey, startPolledJobs } from './fixtures';
+import { httpGet, mergeLoads, runLoad, type LoadResult } from './load';
 
 const BENCH = '1 cached read';
 const KEY = 'bench-read-key';
@@ -46,31 +43,10 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
         64: { rounds: 12, windowMs: 600, minSamples: 1000, maxMs: 6000 },
       };
 
-  const azurite = await startAzurite();
-  const sim = await startUpstreamSimulator({ keys: [KEY] });
-  const stops: (() => Promise<void>)[] = [() => azurite.stop(), () => sim.stop()];
+  const { azurite, factory, jobs, appSettings, stop } = await startPolledJobs(jobCount, KEY);
+  const stops: (() => Promise<void>)[] = [stop];
   try {
-    // Jobs with real statuses: registered, then polled once against the simulator.
-    const factory = createTableClientFactory({ connectionString: azurite.connectionString });
-    const store = new TableJobStore({ tableClient: factory });
-    await store.initialize();
-    const now = new Date();
-    const jobs = addTrainingJobs(sim, { count: jobCount, now, runningMs: 3_600_000, keySecretName: KEY });
-    await seedJobs(store, jobs);
-    const host = new URL(sim.origin).host;
-    const seeded = await benchServices(
-      { ALLOWED_UPSTREAM_HOSTS: sim.origin, UPSTREAM_RATE_LIMITS: rateLimitsOf([sim], '1000000/s') },
-      { store, tableClient: factory, keys: fixedKey(KEY) },
-    ).poller.runCycle();
-    if (seeded.polled !== jobCount) throw new Error(`seeding poll: ${seeded.polled} of ${jobCount} polled`);
     log(`  ${jobCount} jobs seeded and polled once`);
-
-    const appSettings: Record<string, string> = {
-      AzureWebJobsStorage: azurite.connectionString,
-      KEY_VAULT_URL: 'https://bench-unused.vault.azure.net',
-      ALLOWED_UPSTREAM_HOSTS: sim.origin,
-      UPSTREAM_RATE_LIMITS: `${host}=10/s`,
-    };
 
     // The function app in this process (the handler as the Functions host calls it).
     Object.assign(process.env, appSettings);
@@ -342,22 +318,4 @@ async function ownWork(entity: unknown, quick: boolean): Promise<{ ok: number; n
     notModified.push(await measure(etag));
   }
   return { ok: median(ok), notModified: median(notModified) };
-}
-
-/** A lean keep-alive GET; resolves with the status once the body is read. */
-function httpGet(
-  agent: http.Agent,
-  port: number,
-  path: string,
-  headers: Record<string, string>,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-      res.once('error', reject);
-    });
-    req.once('error', reject);
-    req.end();
-  });
 }

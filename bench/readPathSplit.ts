@@ -10,19 +10,9 @@
  * says which layer to work on when benchmark 1's HTTP ratios miss.
  */
 import http from 'node:http';
-import { startAzurite } from '../dev/azurite';
-import { startUpstreamSimulator } from '../dev/upstreamSimulator';
-import { createTableClientFactory, TableJobStore } from '../shared/store/tableJobStore';
-import {
-  figure,
-  median,
-  seedJobs,
-  startService,
-  type BenchOptions,
-  type Figure,
-  type Service,
-} from './common';
-import { addTrainingJobs, benchServices, fixedKey, rateLimitsOf } from './fixtures';
+import { figure, median, startService, type BenchOptions, type Figure, type Service } from './common';
+import { startPolledJobs } from './fixtures';
+import { httpGet } from './load';
 
 const BENCH = 'H read path split';
 const KEY = 'bench-split-key';
@@ -32,30 +22,9 @@ export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[
   const { quick, log } = options;
   const perRound = quick ? 1_500 : 3_000;
   const rounds = quick ? 5 : 9;
-  const azurite = await startAzurite();
-  const sim = await startUpstreamSimulator({ keys: [KEY] });
-  const stops: (() => Promise<void>)[] = [() => azurite.stop(), () => sim.stop()];
+  const { azurite, jobs, appSettings, stop } = await startPolledJobs(200, KEY);
+  const stops: (() => Promise<void>)[] = [stop];
   try {
-    const factory = createTableClientFactory({ connectionString: azurite.connectionString });
-    const store = new TableJobStore({ tableClient: factory });
-    await store.initialize();
-    const jobs = addTrainingJobs(sim, {
-      count: 200,
-      now: new Date(),
-      runningMs: 3_600_000,
-      keySecretName: KEY,
-    });
-    await seedJobs(store, jobs);
-    await benchServices(
-      { ALLOWED_UPSTREAM_HOSTS: sim.origin, UPSTREAM_RATE_LIMITS: rateLimitsOf([sim], '1000000/s') },
-      { store, tableClient: factory, keys: fixedKey(KEY) },
-    ).poller.runCycle();
-    const appSettings = {
-      AzureWebJobsStorage: azurite.connectionString,
-      KEY_VAULT_URL: 'https://bench-unused.vault.azure.net',
-      ALLOWED_UPSTREAM_HOSTS: sim.origin,
-      UPSTREAM_RATE_LIMITS: `${new URL(sim.origin).host}=10/s`,
-    };
     const input = { connectionString: azurite.connectionString };
     const names = ['bare', 'host', 'headers', 'app'] as const;
     const started: Record<(typeof names)[number], { service: Service; path: (id: string) => string }> = {
@@ -82,7 +51,11 @@ export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[
       const port = Number(server.service.ready.port);
       let next = 0;
       const worker = async (): Promise<void> => {
-        while (next < count) await get(agent, port, server.path(ids[next++ % ids.length]!));
+        while (next < count) {
+          const path = server.path(ids[next++ % ids.length]!);
+          const status = await httpGet(agent, port, path, {});
+          if (status !== 200) throw new Error(`${path} answered ${status}`);
+        }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     };
@@ -136,18 +109,4 @@ export async function benchReadPathSplit(options: BenchOptions): Promise<Figure[
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
   }
-}
-
-/** A keep-alive GET that must answer 200; resolves once the body is read. */
-function get(agent: http.Agent, port: number, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      res.resume();
-      res.once('end', () =>
-        res.statusCode === 200 ? resolve() : reject(new Error(`${path} answered ${res.statusCode}`)),
-      );
-    });
-    req.once('error', reject);
-    req.end();
-  });
 }

@@ -56,6 +56,9 @@ export interface TableJobStoreOptions {
   tables?: { jobs?: string; state?: string };
 }
 
+/** A status read's projection of the job row, built once (the SDK takes a mutable array). */
+const STATUS_QUERY = { select: [...STATUS_COLUMNS] };
+
 /** The job store on Table Storage (key layout: ./keys.ts). */
 export class TableJobStore implements JobStore {
   private readonly jobs: TableClient;
@@ -114,19 +117,8 @@ export class TableJobStore implements JobStore {
   }
 
   async getStatus(id: string, options?: Signal): Promise<StatusRead | undefined> {
-    if (!JOB_ID_PATTERN.test(id)) return undefined;
-    const pk = shardOf(id);
-    const rk = jobRowKey(id);
-    try {
-      const row = await this.jobs.getEntity<Record<string, unknown>>(pk, rk, {
-        ...opts(options),
-        queryOptions: { select: [...STATUS_COLUMNS] },
-      });
-      return { job: parseStatusRow(row, `${pk}/${rk}`), etag: row.etag };
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return undefined;
-      throw error;
-    }
+    const read = await this.readRow(id, options, STATUS_QUERY);
+    return read && { job: parseStatusRow(read.row, read.where), etag: read.row.etag };
   }
 
   async getForPoll(id: string, options?: Signal): Promise<PollHandle | undefined> {
@@ -138,12 +130,25 @@ export class TableJobStore implements JobStore {
   }
 
   private async readJobRow(id: string, options?: Signal): Promise<(JobRow & { etag: string }) | undefined> {
+    const read = await this.readRow(id, options);
+    return read && { ...parseJobRow(read.row, read.where), etag: read.row.etag };
+  }
+
+  /** One point read of a job row (all its columns, or `queryOptions`'s); undefined when there is none. */
+  private async readRow(
+    id: string,
+    options?: Signal,
+    queryOptions?: { select: string[] },
+  ): Promise<{ row: Record<string, unknown> & { etag: string }; where: string } | undefined> {
     if (!JOB_ID_PATTERN.test(id)) return undefined;
     const pk = shardOf(id);
     const rk = jobRowKey(id);
     try {
-      const row = await this.jobs.getEntity<Record<string, unknown>>(pk, rk, opts(options));
-      return { ...parseJobRow(row, `${pk}/${rk}`), etag: row.etag };
+      const row = await this.jobs.getEntity<Record<string, unknown>>(pk, rk, {
+        ...opts(options),
+        ...(queryOptions ? { queryOptions } : {}),
+      });
+      return { row, where: `${pk}/${rk}` };
     } catch (error) {
       if (statusCodeOf(error) === 404) return undefined;
       throw error;

@@ -2,10 +2,10 @@
  * The local host (`npm start`) on a small function table of its own: timers on long and short schedules (on
  * Node's timers faked, whose overflow they imitate, and once in real time), and the answers it gives itself.
  */
-import http from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FunctionDefinition } from '../../functions/registry';
 import { startLocalHost, type LocalHost } from '../../dev/host';
+import { rawRequest } from '../support/rawRequest';
 
 const hosts: LocalHost[] = [];
 
@@ -261,20 +261,11 @@ describe('local host answers of its own', () => {
     const local = await host([echo]);
 
     // Act: the target as written (fetch would normalize it first)
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: local.port, path: target }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.once('error', reject);
-      req.end();
-    });
+    const answer = await rawRequest(`http://127.0.0.1:${local.port}`, 'GET', target);
 
     // Assess
     expect(answer.status).toBe(200);
-    const body = JSON.parse(answer.body) as {
+    const body = JSON.parse(answer.text) as {
       id: string;
       url: string;
       query: string[][];
@@ -292,14 +283,7 @@ describe('local host answers of its own', () => {
     const local = await host([getRow]);
 
     // Act
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: local.port, path: '//api/things/abc' }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.once('error', reject);
-      req.end();
-    });
+    const { status } = await rawRequest(`http://127.0.0.1:${local.port}`, 'GET', '//api/things/abc');
 
     // Assess
     expect(status).toBe(404);

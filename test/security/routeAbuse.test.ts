@@ -3,9 +3,9 @@
  * other spellings, storage-key and OData tricks, huge `top`, forged `nextLink` tokens. Each is a 400 or a 404 —
  * never a 500, never another job's data, and never an upstream call.
  */
-import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../support/rawRequest';
 import { startTestStack, type TestStack } from '../support/testStack';
 
 let t: TestStack;
@@ -16,17 +16,7 @@ const start = new Date(Date.now() - 10 * 60_000);
 
 /** Sends the path exactly as written (fetch would normalize `%2e%2e` and friends first). */
 function raw(method: string, path: string): Promise<{ status: number; text: string }> {
-  const { hostname, port } = new URL(t.url);
-  return new Promise((resolve, reject) => {
-    const request = http.request({ host: hostname, port, method, path }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-    });
-    request.on('error', reject);
-    request.end();
-  });
+  return rawRequest(t.url, method, path);
 }
 
 /** Whether a response carries anything of job B. */
