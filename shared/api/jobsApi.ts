@@ -101,7 +101,7 @@ export class JobsApi {
     if (!isJobId(id)) throw jobNotFound(id);
     const read = await this.deps.store.getStatus(id);
     if (!read) throw jobNotFound(id);
-    const current = statusSnapshot(read);
+    const current = renderedStatus(read).snapshot;
     const asked = ifNoneMatch === null ? undefined : parsePreferWait(options.prefer ?? null);
     if (asked === undefined || ifNoneMatch === null) return this.statusResponse(current, ifNoneMatch);
     const waitSeconds = Math.min(asked, MAX_WAIT_SECONDS);
@@ -122,22 +122,22 @@ export class JobsApi {
   }
 
   private statusResponse(
-    { etag, value: { job } }: StatusSnapshot<StatusRead>,
+    snapshot: StatusSnapshot<StatusRead>,
     ifNoneMatch: string | null,
     extraHeaders: Record<string, string> = {},
   ): HttpResponseInit {
-    const state = job.state;
+    const served = renderedStatus(snapshot.value);
+    const { etag, nextCheckAt } = served.snapshot;
     const now = this.deps.clock.now().getTime();
     // The age of what is served, from the row in hand: no extra read. (A type-only import of the telemetry
     // module: importing the app, which loads this file, does not load @opentelemetry/api.)
-    if (state.checkedAt) {
-      const ageSeconds = (now - Date.parse(state.checkedAt)) / 1000;
-      this.deps.telemetry?.statusRead(ageSeconds, { kind: job.kind });
+    if (!Number.isNaN(served.checkedAt)) {
+      this.deps.telemetry?.statusRead((now - served.checkedAt) / 1000, { kind: snapshot.value.job.kind });
     }
-    const nextCheck = state.nextCheckAt ? Date.parse(state.nextCheckAt) : NaN;
-    const maxAge = Number.isFinite(nextCheck)
-      ? Math.max(0, Math.floor((nextCheck - now) / 1000))
-      : SETTLED_MAX_AGE_SECONDS;
+    const maxAge =
+      nextCheckAt !== undefined
+        ? Math.max(0, Math.floor((nextCheckAt - now) / 1000))
+        : SETTLED_MAX_AGE_SECONDS;
     if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
       // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the representation's metadata.
       return { status: 304, headers: { etag, 'cache-control': `max-age=${maxAge}`, ...extraHeaders } };
@@ -147,11 +147,11 @@ export class JobsApi {
       headers: {
         etag,
         'cache-control': `max-age=${maxAge}`,
-        'last-modified': new Date(state.checkedAt ?? state.changedAt).toUTCString(),
+        'last-modified': served.lastModified,
         'content-type': 'application/json; charset=utf-8',
         ...extraHeaders,
       },
-      jsonBody: statusView(job),
+      body: (served.body ??= JSON.stringify(statusView(snapshot.value.job))),
     };
   }
 
@@ -261,18 +261,47 @@ export async function readStatusSnapshot(
   id: string,
 ): Promise<StatusSnapshot<StatusRead> | undefined> {
   const read = await store.getStatus(id);
-  return read && statusSnapshot(read);
+  return read && renderedStatus(read).snapshot;
 }
 
-function statusSnapshot(read: StatusRead): StatusSnapshot<StatusRead> {
-  const { job } = read;
-  const nextCheckAt = job.state.nextCheckAt ? Date.parse(job.state.nextCheckAt) : NaN;
-  return {
-    etag: statusEtag(job, read.etag),
-    nextCheckAt: Number.isFinite(nextCheckAt) ? nextCheckAt : undefined,
-    pollIntervalMs: job.pollIntervalSeconds * 1000,
-    value: read,
-  };
+/**
+ * What every answer from one status read shares: its snapshot (status ETag, next poll), when it was checked (ms,
+ * NaN if never), its Last-Modified, and its JSON body once a 200 has needed it.
+ */
+interface RenderedStatus {
+  snapshot: StatusSnapshot<StatusRead>;
+  checkedAt: number;
+  lastModified: string;
+  body: string | undefined;
+}
+
+/**
+ * Kept per frozen read: the store hands out the same frozen read while a job's row is unchanged and read again, so
+ * a job that many apps watch is rendered once per change, not once per request. A read that is not frozen may be
+ * changed by its holder, and is most often read once: it is rendered each time and not kept.
+ */
+const rendered = new WeakMap<StatusRead, RenderedStatus>();
+
+function renderedStatus(read: StatusRead): RenderedStatus {
+  let served = rendered.get(read);
+  if (served === undefined) {
+    const { job } = read;
+    const { checkedAt, changedAt, nextCheckAt } = job.state;
+    const next = nextCheckAt ? Date.parse(nextCheckAt) : NaN;
+    served = {
+      snapshot: {
+        etag: statusEtag(job, read.etag),
+        nextCheckAt: Number.isFinite(next) ? next : undefined,
+        pollIntervalMs: job.pollIntervalSeconds * 1000,
+        value: read,
+      },
+      checkedAt: checkedAt ? Date.parse(checkedAt) : NaN,
+      lastModified: new Date(checkedAt ?? changedAt).toUTCString(),
+      body: undefined,
+    };
+    if (Object.isFrozen(read)) rendered.set(read, served);
+  }
+  return served;
 }
 
 /** A Table storage ETag: `W/"datetime'2024-05-01T10%3A00%3A00.1234567Z'"`, new on every write of the row. */

@@ -29,6 +29,7 @@ import {
 } from './keys';
 import { outboxAction } from './outbox';
 import { PollStateTable } from './pollStateTable';
+import { RecentReads } from './recentReads';
 import { opts, statusCodeOf, type Signal, type TableClientFactory } from './tableClient';
 import type {
   ApplyResult,
@@ -58,6 +59,11 @@ export interface TableJobStoreOptions {
 
 /** A status read's projection of the job row, built once (the SDK takes a mutable array). */
 const STATUS_QUERY = { select: [...STATUS_COLUMNS] };
+/**
+ * How many jobs' last status reads are tracked (./recentReads.ts; a kept read is about 1 KB): a job read again
+ * before it is polled again, as every app that watches it does, is not parsed again.
+ */
+export const STATUS_READS_KEPT = 4_096;
 
 /** The job store on Table Storage (key layout: ./keys.ts). */
 export class TableJobStore implements JobStore {
@@ -66,6 +72,8 @@ export class TableJobStore implements JobStore {
   private readonly pollState: PollStateTable;
   /** How the due index is read: one query over every shard, or (when that costs more) one per shard. */
   private dueQuery: 'range' | 'shards' = 'range';
+  /** The last status read of jobs read again, by the row's ETag (the row is still read every time). */
+  private readonly statusReads = new RecentReads<StatusRead>(STATUS_READS_KEPT);
 
   constructor(options: TableJobStoreOptions) {
     this.jobs = options.tableClient(options.tables?.jobs ?? 'jobs');
@@ -118,7 +126,12 @@ export class TableJobStore implements JobStore {
 
   async getStatus(id: string, options?: Signal): Promise<StatusRead | undefined> {
     const read = await this.readRow(id, options, STATUS_QUERY);
-    return read && { job: parseStatusRow(read.row, read.where), etag: read.row.etag };
+    if (read === undefined) {
+      this.statusReads.delete(id);
+      return undefined;
+    }
+    const { row, where } = read;
+    return this.statusReads.get(id, row.etag, () => ({ job: parseStatusRow(row, where), etag: row.etag }));
   }
 
   async getForPoll(id: string, options?: Signal): Promise<PollHandle | undefined> {
@@ -284,6 +297,7 @@ export class TableJobStore implements JobStore {
   }
 
   async delete(id: string, options?: Signal): Promise<boolean> {
+    this.statusReads.delete(id);
     const pk = shardOf(id);
     let row = await this.readJobRow(id, options);
     if (row === undefined) return false;

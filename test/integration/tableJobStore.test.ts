@@ -38,8 +38,11 @@ function randomLetters(n: number): string {
   return Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 }
 
-/** A store on fresh tables, with every HTTP call it makes recorded. */
-async function newStore(): Promise<{ store: TableJobStore; calls: RecordedCall[] }> {
+/**
+ * A store on fresh tables, with every HTTP call it makes recorded; `other` is a second instance on the same tables
+ * (another host of the app).
+ */
+async function newStore(): Promise<{ store: TableJobStore; calls: RecordedCall[]; other: TableJobStore }> {
   const calls: RecordedCall[] = [];
   const recorder: Policy = {
     name: 'recordCalls',
@@ -65,7 +68,11 @@ async function newStore(): Promise<{ store: TableJobStore; calls: RecordedCall[]
   });
   await store.initialize();
   calls.length = 0;
-  return { store, calls };
+  const other = new TableJobStore({
+    tableClient: createTableClientFactory({ connectionString }),
+    tables: { jobs: `jobs${suffix}`, state: `state${suffix}` },
+  });
+  return { store, calls, other };
 }
 
 function newId(firstHex?: string): string {
@@ -328,6 +335,62 @@ describe('TableJobStore against Azurite', () => {
     expect(body).toContain('"upstream"');
     for (const column of ['answerBody', 'keySecretName', 'identity', 'endpoint', 'dueKey', 'displayName'])
       expect(body).not.toContain(`"${column}"`);
+  });
+
+  it('a status read is one GET every time and sees at once a write by another instance', async () => {
+    // Prepare
+    const { store, calls, other } = await newStore();
+    const job = newJob({ nextCheckAt: '2030-01-01T00:00:00.000Z' });
+    await store.register(job);
+    calls.length = 0;
+
+    // Act
+    const first = await store.getStatus(job.id);
+    const again = await store.getStatus(job.id);
+    const [handle] = await other.listDue(new Date('2030-01-01T00:00:00.000Z'), { limit: 10 });
+    const next = runningState('2030-01-01T00:00:05.000Z', '2030-01-01T00:01:05.000Z');
+    await other.applyState(handle!, next, {
+      status: 'running',
+      upstreamStatus: 'running',
+      at: next.changedAt,
+    });
+    const after = await store.getStatus(job.id);
+    await other.delete(job.id);
+    const gone = await store.getStatus(job.id);
+
+    // Assess
+    expect(calls.map((c) => c.method)).toEqual(['GET', 'GET', 'GET', 'GET']);
+    expect(again).toStrictEqual(first);
+    expect(first!.job.state.status).toBe('pending');
+    expect(after!.job.state).toMatchObject({ status: 'running', upstream: { status: 'running' } });
+    expect(after!.etag).not.toBe(first!.etag);
+    expect(gone).toBeUndefined();
+  });
+
+  it('a status read is shared, so it cannot be changed by whoever holds it', async () => {
+    // Prepare
+    const { store } = await newStore();
+    const job = newJob();
+    job.state = runningState('2030-01-01T00:00:05.000Z', '2030-01-01T00:01:05.000Z');
+    await store.register(job);
+    await store.getStatus(job.id);
+    const read = await store.getStatus(job.id); // a second read of the unchanged row is kept, and shared
+
+    // Act
+    const changeState = (): void => {
+      (read!.job.state as { status: string }).status = 'failed';
+    };
+    const changeUpstream = (): void => {
+      (read!.job.state.upstream as Record<string, unknown>)['status'] = 'failed';
+    };
+
+    // Assess
+    expect(changeState).toThrow(TypeError);
+    expect(changeUpstream).toThrow(TypeError);
+    expect((await store.getStatus(job.id))!.job.state).toMatchObject({
+      status: 'running',
+      upstream: { status: 'running' },
+    });
   });
 
   it('applyState moves the due row, replaces the job and appends history in one transaction', async () => {
