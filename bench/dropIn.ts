@@ -15,6 +15,7 @@ import createFaceClient, { getLongRunningPoller } from '@azure-rest/ai-vision-fa
 import { startTrafficProxy } from '../dev/trafficProxy';
 import { startUpstreamSimulator, type UpstreamSimulator } from '../dev/upstreamSimulator';
 import { figure, median, percentile, sleep, startService, type BenchOptions, type Figure } from './common';
+import { httpGet } from './load';
 
 const BENCH = 'D drop-in reads';
 const KEY = 'bench-drop-in-key';
@@ -307,15 +308,17 @@ async function readLatency(
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   try {
     const n = jobs.length;
+    // A GET that fails unless answered 200 (the load generator counts failures).
+    const get200 = async (path: string, headers: Record<string, string> = {}): Promise<void> => {
+      const status = await httpGet(agent, Number(port), path, headers);
+      if (status !== 200) throw new Error(`${path} answered ${status}`);
+    };
     const ops: Record<Variant, (i: number) => Promise<void>> = {
       dropIn: (i) =>
-        httpGet(
-          agent,
-          Number(port),
-          `/api/upstream/${resource}/face/v1.2/persongroups/${jobs[i % n]!.personGroupId}/training`,
-          { 'Ocp-Apim-Subscription-Key': KEY },
-        ),
-      status: (i) => httpGet(agent, Number(port), `/api/jobs/${jobs[i % n]!.id}/status`, {}),
+        get200(`/api/upstream/${resource}/face/v1.2/persongroups/${jobs[i % n]!.personGroupId}/training`, {
+          'Ocp-Apim-Subscription-Key': KEY,
+        }),
+      status: (i) => get200(`/api/jobs/${jobs[i % n]!.id}/status`),
     };
     await pairedRound(ops, concurrency, pairsPerClient); // warm-up
     const measured: Record<Variant, number[][]> = { dropIn: [], status: [] };
@@ -384,22 +387,4 @@ async function pairedRound(
     }),
   );
   return { ...latencies, errors };
-}
-
-/** A GET that fails unless answered 200 (the load generator counts failures). */
-function httpGet(
-  agent: http.Agent,
-  port: number,
-  path: string,
-  headers: Record<string, string>,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
-      res.resume();
-      res.once('end', () =>
-        res.statusCode === 200 ? resolve() : reject(new Error(`${path} answered ${String(res.statusCode)}`)),
-      );
-    });
-    req.once('error', reject);
-  });
 }

@@ -329,10 +329,7 @@ async function ownWork(
   const iterations = quick ? 6_000 : 20_000;
   const measure = async (read: (i: number) => Promise<HttpResponseInit>): Promise<number> => {
     const before = process.cpuUsage();
-    for (let i = 0; i < iterations; i++) {
-      const r = await read(i);
-      if (r.jsonBody !== undefined) JSON.stringify(r.jsonBody);
-    }
+    for (let i = 0; i < iterations; i++) await read(i); // a 200 carries its body serialized: JSON included
     const used = process.cpuUsage(before);
     return (used.user + used.system) / iterations;
   };

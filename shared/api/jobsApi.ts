@@ -101,38 +101,38 @@ export class JobsApi {
     if (!isJobId(id)) throw jobNotFound(id);
     const read = await this.deps.store.getStatus(id);
     if (!read) throw jobNotFound(id);
-    const current = renderedStatus(read).snapshot;
+    const served = renderedStatus(read);
+    const current = served.snapshot;
     const asked = ifNoneMatch === null ? undefined : parsePreferWait(options.prefer ?? null);
-    if (asked === undefined || ifNoneMatch === null) return this.statusResponse(current, ifNoneMatch);
+    if (asked === undefined || ifNoneMatch === null) return this.statusResponse(served, ifNoneMatch);
     const waitSeconds = Math.min(asked, MAX_WAIT_SECONDS);
     const applied = { 'preference-applied': `wait=${waitSeconds}` };
     const waits = this.deps.statusWaits;
     if (waitSeconds === 0 || !waits || !matchesEtag(ifNoneMatch, current.etag) || ifNoneMatch.trim() === '*')
-      return this.statusResponse(current, ifNoneMatch, applied);
+      return this.statusResponse(served, ifNoneMatch, applied);
     let outcome;
     try {
       outcome = await waits.waitForChange(id, current, waitSeconds * 1000, options.abortSignal);
     } catch (error) {
       // The client went away: nothing will read the answer, and it is no fault of the service.
-      if (options.abortSignal?.aborted) return this.statusResponse(current, ifNoneMatch, applied);
+      if (options.abortSignal?.aborted) return this.statusResponse(served, ifNoneMatch, applied);
       throw error;
     }
     if (outcome.kind === 'deleted') throw jobNotFound(id);
-    return this.statusResponse(outcome.snapshot, ifNoneMatch, applied);
+    return this.statusResponse(renderedStatus(outcome.snapshot.value), ifNoneMatch, applied);
   }
 
   private statusResponse(
-    snapshot: StatusSnapshot<StatusRead>,
+    served: RenderedStatus,
     ifNoneMatch: string | null,
     extraHeaders: Record<string, string> = {},
   ): HttpResponseInit {
-    const served = renderedStatus(snapshot.value);
-    const { etag, nextCheckAt } = served.snapshot;
+    const { etag, nextCheckAt, value: read } = served.snapshot;
     const now = this.deps.clock.now().getTime();
     // The age of what is served, from the row in hand: no extra read. (A type-only import of the telemetry
     // module: importing the app, which loads this file, does not load @opentelemetry/api.)
     if (!Number.isNaN(served.checkedAt)) {
-      this.deps.telemetry?.statusRead((now - served.checkedAt) / 1000, { kind: snapshot.value.job.kind });
+      this.deps.telemetry?.statusRead((now - served.checkedAt) / 1000, { kind: read.job.kind });
     }
     const maxAge =
       nextCheckAt !== undefined
@@ -151,7 +151,7 @@ export class JobsApi {
         'content-type': 'application/json; charset=utf-8',
         ...extraHeaders,
       },
-      body: (served.body ??= JSON.stringify(statusView(snapshot.value.job))),
+      body: (served.body ??= JSON.stringify(statusView(read.job))),
     };
   }
 
