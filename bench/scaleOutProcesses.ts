@@ -1,5 +1,5 @@
 /**
- * Benchmark 8's processes: the compiled local host (`node dist/dev/start.js --role timer|worker`), each a real
+ * Benchmark 9's processes: the compiled local host (`node dist/dev/start.js --role timer|worker`), each a real
  * child process with its own app settings, whose log lines are kept for the figures. Nothing here is product code.
  */
 import { spawn } from 'node:child_process';
