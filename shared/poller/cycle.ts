@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { PollHandle, ResourceState } from '../store/types';
-import { reserveSlots, spareSlotSource } from './budget';
+import { releaseClaims, reserveSlots, spareSlotSource } from './budget';
 import type { PollContext } from './context';
 import { describeError, writeMarginMs, type CycleReport } from './deps';
 import { ResourceGate } from './gate';
@@ -218,6 +218,9 @@ async function pollResource(
     queued: () => queue.length,
   });
   const gate = new ResourceGate(resource, reservation.state, store, clock, ctx.pauses, budget);
+  // Jobs this cycle claimed and could not call (no slot left, too late in the window): deferred, and their claims
+  // dropped at the end, so the next cycle of any host takes them at once rather than after this one's deadline.
+  const skipped = new Set<string>();
   const worker = async (): Promise<void> => {
     for (let handle = queue.shift(); handle; handle = queue.shift()) {
       if (signal.aborted) return;
@@ -234,6 +237,10 @@ async function pollResource(
         );
         if (result.outcome === 'applied') report.polled++;
         if (result.outcome === 'lostRace') report.lostRaces++;
+        if (result.outcome === 'aborted' && result.errors === 0 && !signal.aborted) {
+          report.deferred++;
+          skipped.add(handle.job.id);
+        }
         report.errors += result.errors;
         report.upstreamErrors += result.upstreamErrors ?? 0;
       } catch (e) {
@@ -246,6 +253,11 @@ async function pollResource(
   };
   const workers = Math.min(MAX_IN_FLIGHT_PER_RESOURCE, queue.length);
   await Promise.all([handingOff, ...Array.from({ length: workers }, worker)]);
+  const token = inWindow[0]?.claim.token;
+  if (skipped.size > 0 && token !== undefined && !signal.aborted) {
+    // Best effort: a claim that cannot be dropped expires at this cycle's deadline.
+    await releaseClaims(store, resource, token, skipped, { abortSignal: signal }).catch(() => false);
+  }
 }
 
 /** The job's nextCheckAt (ms), the due time a claim is on; 0 for a job with none (a refresh of a finished job). */

@@ -116,7 +116,9 @@ describe('hand-offs whose messages were stored but whose answers were lost, in r
     expect(calledTwice).toEqual([]);
     expect(first.handedOff).toBe(0);
     expect(first.deferred).toBeGreaterThan(0);
-    expect(outcomes.filter((o) => o === 'polled')).toHaveLength(first.deferred);
+    // What the cycle deferred: its lost hand-offs, polled by the worker from their stored messages, and any job it
+    // could not call in its window on a busy machine, whose claim it dropped for the next cycle.
+    expect(outcomes.filter((o) => o === 'polled').length + next.polled).toBe(first.deferred);
     expect(perGroup.size).toBe(JOBS);
   });
 });
