@@ -237,7 +237,7 @@ async function pollResource(
         );
         if (result.outcome === 'applied') report.polled++;
         if (result.outcome === 'lostRace') report.lostRaces++;
-        if (result.outcome === 'aborted' && result.errors === 0 && !signal.aborted) {
+        if (result.outcome === 'skipped') {
           report.deferred++;
           skipped.add(handle.job.id);
         }

@@ -11,7 +11,8 @@ import type { ResourceGate } from './gate';
 import { nextTransition } from './policy';
 
 export interface PollResult {
-  outcome: 'applied' | 'lostRace' | 'deleted' | 'aborted';
+  /** `skipped`: no budget slot left for the call, or too late for it; the job is untouched and stays due. */
+  outcome: 'applied' | 'lostRace' | 'deleted' | 'aborted' | 'skipped';
   job?: Job;
   /** Faults of the service to count: a secret failure, a resource pause that could not be stored. */
   errors: number;
@@ -59,8 +60,9 @@ export class JobPoll {
     try {
       outcome = await this.callUpstream(job, adapter, call, retry);
     } catch (e) {
-      // Aborted (deadline, shutdown), paused, or no slot left: the job is untouched and stays due.
-      if (signal.aborted || e instanceof SkipError) return { outcome: 'aborted', errors: 0 };
+      // Aborted (deadline, shutdown), or no slot left in time: the job is untouched and stays due.
+      if (signal.aborted) return { outcome: 'aborted', errors: 0 };
+      if (e instanceof SkipError) return { outcome: 'skipped', errors: 0 };
       throw e;
     }
     const now = clock.now();

@@ -71,7 +71,7 @@ export async function pollNow(
   );
   if (result.outcome === 'deleted') throw new JobNotFoundError(`Job ${id} does not exist.`);
   if (result.job) return result.job;
-  if (result.outcome === 'aborted') {
+  if (result.outcome === 'aborted' || result.outcome === 'skipped') {
     const pausedUntil = await gate.pausedNow(signal).catch(() => undefined);
     if (pausedUntil !== undefined) throw new ResourceBusyError(resource, new Date(pausedUntil), clock.now());
   }
