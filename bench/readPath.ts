@@ -7,6 +7,11 @@
  *   handler   the getJobStatus function handler, called in process as the Functions host calls it
  *   HTTP      GET /api/jobs/{id}/status through the local host (dev/host.ts) in its own process
  * and the 304 path (If-None-Match) against the 200 path.
+ *
+ * Each HTTP server runs as `PROCESSES` processes, and round pairs take them in turn: two processes running the same
+ * code on this machine differ by up to 5 % in CPU per read for the whole of their lives (memory layout, JIT and GC
+ * timing), which interleaved rounds cannot cancel. Over several processes per side, that offset averages out
+ * instead of deciding a run; the spread between them is printed (docs/performance.md, "fifth look").
  */
 import http from 'node:http';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
@@ -14,7 +19,15 @@ import { loadFunctionTable } from '../dev/stack';
 import type { TableClient } from '@azure/data-tables';
 import { STATUS_COLUMNS } from '../shared/store/entities';
 import { STATUS_READS_KEPT } from '../shared/store/tableJobStore';
-import { figure, median, percentile, startService, type BenchOptions, type Figure } from './common';
+import {
+  figure,
+  median,
+  percentile,
+  startService,
+  type BenchOptions,
+  type Figure,
+  type Service,
+} from './common';
 import { benchServices, fixedKey, startPolledJobs } from './fixtures';
 import { httpGet, mergeLoads, runLoad, type LoadResult } from './load';
 
@@ -22,6 +35,8 @@ const BENCH = '1 cached read';
 /** Jobs the work-above-the-read figures read in turn: more than the store keeps parsed. */
 const ROWS_NOT_KEPT = STATUS_READS_KEPT + 1_000;
 const KEY = 'bench-read-key';
+/** Processes per HTTP server (see above). */
+const PROCESSES = 3;
 
 type Variant = 'raw' | 'handler' | 'handler304' | 'rawHttp' | 'http' | 'http304';
 const VARIANTS: readonly Variant[] = ['raw', 'handler', 'handler304', 'rawHttp', 'http', 'http304'];
@@ -40,7 +55,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     ? {
         1: { rounds: 24, windowMs: 100, minSamples: 100, maxMs: 1000 },
         16: { rounds: 12, windowMs: 150, minSamples: 300, maxMs: 800 },
-        64: { rounds: 8, windowMs: 250, minSamples: 600, maxMs: 1200 },
+        64: { rounds: 12, windowMs: 250, minSamples: 600, maxMs: 1200 },
       }
     : {
         1: { rounds: 30, windowMs: 150, minSamples: 150, maxMs: 1500 },
@@ -60,24 +75,32 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     if (statusFunction?.trigger !== 'http') throw new Error('getJobStatus is not in the function table');
     const handler = statusFunction.handler;
 
-    // The local host in its own process.
-    const hostService = await startService(
-      'hostWorker',
-      appSettings,
-      {},
-      process.env.BENCH_HOST_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HOST_PROF}`] : [],
-    );
-    stops.unshift(() => hostService.stop());
-    const port = Number(hostService.ready.port);
-    // The physical limit over HTTP: a bare node:http server doing the raw getEntity, in its own process.
-    const rawService = await startService(
-      'rawHttpWorker',
-      {},
-      { connectionString: azurite.connectionString },
-      process.env.BENCH_RAW_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RAW_PROF}`] : [],
-    );
-    stops.unshift(() => rawService.stop());
-    const rawPort = Number(rawService.ready.port);
+    // The local host in its own processes, and the physical limit over HTTP: a bare node:http server doing the raw
+    // getEntity, in its own processes.
+    const hostServices: Service[] = [];
+    const rawServices: Service[] = [];
+    for (let p = 0; p < PROCESSES; p++) {
+      const host = await startService(
+        'hostWorker',
+        appSettings,
+        {},
+        profileArgs(process.env.BENCH_HOST_PROF),
+      );
+      stops.unshift(() => host.stop());
+      hostServices.push(host);
+      const bare = await startService(
+        'rawHttpWorker',
+        {},
+        { connectionString: azurite.connectionString },
+        profileArgs(process.env.BENCH_RAW_PROF),
+      );
+      stops.unshift(() => bare.stop());
+      rawServices.push(bare);
+    }
+    const hostPorts = hostServices.map((h) => Number(h.ready.port));
+    const rawPorts = rawServices.map((r) => Number(r.ready.port));
+    /** The process pair the current round uses (round pairs take them in turn). */
+    let current = 0;
     // An idle socket is closed by the client after 1 s, well before the servers' 5 s keep-alive timeout: a round
     // never reuses a socket the server is closing (a spurious ECONNRESET after a long pause between rounds).
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 1_000 });
@@ -109,15 +132,17 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
       raw: (i) => raw.getEntity(`s${ids[i % n]!.charAt(0)}`, `job|${ids[i % n]!}`, statusColumns),
       handler: (i) => call(plain[i % n]!).then((r) => expect(200)(r.status)),
       handler304: (i) => call(conditional[i % n]!).then((r) => expect(304)(r.status)),
-      rawHttp: (i) => httpGet(agent, rawPort, `/raw/${ids[i % n]!}`, {}).then(expect(200)),
-      http: (i) => httpGet(agent, port, path(ids[i % n]!), {}).then(expect(200)),
+      rawHttp: (i) => httpGet(agent, rawPorts[current]!, `/raw/${ids[i % n]!}`, {}).then(expect(200)),
+      http: (i) => httpGet(agent, hostPorts[current]!, path(ids[i % n]!), {}).then(expect(200)),
       http304: (i) =>
-        httpGet(agent, port, path(ids[i % n]!), { 'if-none-match': etags[i % n]! }).then(expect(304)),
+        httpGet(agent, hostPorts[current]!, path(ids[i % n]!), { 'if-none-match': etags[i % n]! }).then(
+          expect(304),
+        ),
     };
     const serverCpu: Partial<Record<Variant, () => Promise<number>>> = {
-      rawHttp: () => rawService.request<number>('cpu'),
-      http: () => hostService.request<number>('cpu'),
-      http304: () => hostService.request<number>('cpu'),
+      rawHttp: () => rawServices[current]!.request<number>('cpu'),
+      http: () => hostServices[current]!.request<number>('cpu'),
+      http304: () => hostServices[current]!.request<number>('cpu'),
     };
 
     // Paired, interleaved rounds: each measured variant runs right next to its baseline, in alternating order, so
@@ -132,22 +157,37 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     // Steady state before any round counts. Without this, the servers' CPU per read fell through all the c=1 rounds
     // (about 3,000 µs to 750 µs over some 3,000 reads, V8 compiling the hot code in tiers): the first rounds measured
     // how soon each process warmed up, not what it costs.
-    for (const variant of VARIANTS) {
-      await runLoad(ops[variant], {
-        concurrency: 16,
-        durationMs: 1,
-        warmupMs: 0,
-        minSamples: warmupReads,
-        maxMs: 120_000,
-      });
+    for (current = 0; current < PROCESSES; current++) {
+      for (const variant of VARIANTS) {
+        // The in-process variants live in this one process: warmed up once.
+        if (current > 0 && serverCpu[variant] === undefined) continue;
+        await runLoad(ops[variant], {
+          concurrency: 16,
+          durationMs: 1,
+          warmupMs: 0,
+          minSamples: warmupReads,
+          maxMs: 120_000,
+        });
+      }
+    }
+    /** Each HTTP server process's 200 rounds at c=16 and c=64: how far processes of one code differ. */
+    const perProcess = { rawHttp: [] as LoadResult[][], http: [] as LoadResult[][] };
+    for (let p = 0; p < PROCESSES; p++) {
+      perProcess.rawHttp.push([]);
+      perProcess.http.push([]);
     }
     for (const concurrency of concurrencies) {
       const { rounds, windowMs, minSamples, maxMs } = plan[concurrency]!;
       // Warm-up: every variant once (connections, JIT, the host's first invocation) before any round counts.
-      for (const variant of VARIANTS) {
-        await runLoad(ops[variant], { concurrency, durationMs: windowMs, warmupMs: 0 });
+      for (current = 0; current < PROCESSES; current++) {
+        for (const variant of VARIANTS) {
+          if (current > 0 && serverCpu[variant] === undefined) continue;
+          await runLoad(ops[variant], { concurrency, durationMs: windowMs, warmupMs: 0 });
+        }
       }
       for (let round = 0; round < rounds; round++) {
+        // Each process pair serves a round pair, AB then BA.
+        current = Math.floor(round / 2) % PROCESSES;
         // The 304 pair only feeds the server-CPU notes: half the rounds are enough.
         const measured = round < Math.ceil(rounds / 2) ? pairs : pairs.slice(0, 2);
         for (const pair of measured) {
@@ -163,6 +203,8 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
             });
             const key = `${variant}@${concurrency}`;
             results.set(key, [...(results.get(key) ?? []), r]);
+            if ((variant === 'rawHttp' || variant === 'http') && concurrency > 1)
+              perProcess[variant][current]!.push(r);
           }
         }
       }
@@ -306,6 +348,29 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
         }),
       );
     }
+    // How far processes of one code differ here (CPU per 200 read over each process's c=16 and c=64 rounds): the
+    // reason each side runs as several processes.
+    const cpuPerRead = (rounds: LoadResult[]): number =>
+      rounds.reduce((a, r) => a + r.extra, 0) / rounds.reduce((a, r) => a + r.requests, 0);
+    const spread = (variant: 'rawHttp' | 'http'): { ratio: number; each: string } => {
+      const each = perProcess[variant].map(cpuPerRead);
+      return {
+        ratio: Math.max(...each) / Math.min(...each),
+        each: each.map((x) => `${x.toFixed(0)} µs`).join(' / '),
+      };
+    };
+    const bareSpread = spread('rawHttp');
+    const hostSpread = spread('http');
+    figures.push(
+      figure({
+        benchmark: BENCH,
+        name: `HTTP server CPU/req, slowest ÷ fastest of ${PROCESSES} processes (info)`,
+        measured: hostSpread.ratio,
+        unit: '×',
+        baseline: { value: bareSpread.ratio, label: 'the same for the bare server' },
+        note: `per process, c=16 and c=64 rounds: local host ${hostSpread.each}; bare server ${bareSpread.each}`,
+      }),
+    );
     return figures;
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
@@ -357,4 +422,9 @@ async function ownWork(
     kept.push(await measure(() => api.getStatus(ids[0], null)));
   }
   return { ok: median(ok), notModified: median(notModified), kept: median(kept) };
+}
+
+/** A worker's CPU-profile flags when `dir` (one of the BENCH_*_PROF variables) is set. */
+function profileArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
