@@ -42,10 +42,11 @@ const OPTIONAL_FIELDS = ['apiVersion', 'pollIntervalSeconds', 'displayName'] as 
 const KNOWN = new Set<string>([...FACE_FIELDS, ...LANGUAGE_FIELDS, ...OPTIONAL_FIELDS]);
 
 const secretName = fc.stringMatching(/^[A-Za-z0-9-]{1,127}$/);
+/** Text an identity field accepts: one path segment (no `/?#%\`, no control characters), at most `max` UTF-16 units. */
 const safeText = (max: number) =>
   fc.string({ minLength: 1, maxLength: max, unit: 'grapheme' }).filter(
     // eslint-disable-next-line no-control-regex
-    (s) => !/[/?#%\u0000-\u001f\u007f]/.test(s) && s !== '.' && s !== '..',
+    (s) => !/[/?#%\\\u0000-\u001f\u007f]/.test(s) && s !== '.' && s !== '..' && s.length <= max,
   );
 
 /** Valid bodies of both kinds, with and without the optional fields. */
