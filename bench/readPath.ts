@@ -16,9 +16,7 @@
 import http from 'node:http';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { loadFunctionTable } from '../dev/stack';
-import type { TableClient } from '@azure/data-tables';
 import { STATUS_COLUMNS } from '../shared/store/entities';
-import { STATUS_READS_KEPT } from '../shared/store/tableJobStore';
 import {
   figure,
   median,
@@ -28,12 +26,11 @@ import {
   type Figure,
   type Service,
 } from './common';
-import { benchServices, fixedKey, startPolledJobs } from './fixtures';
+import { startPolledJobs } from './fixtures';
 import { httpGet, mergeLoads, runLoad, type LoadResult } from './load';
+import { ownWork } from './readPathOwnWork';
 
 const BENCH = '1 cached read';
-/** Jobs the work-above-the-read figures read in turn: more than the store keeps parsed. */
-const ROWS_NOT_KEPT = STATUS_READS_KEPT + 1_000;
 const KEY = 'bench-read-key';
 /** Processes per HTTP server (see above). */
 const PROCESSES = 3;
@@ -157,34 +154,33 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     // Steady state before any round counts. Without this, the servers' CPU per read fell through all the c=1 rounds
     // (about 3,000 µs to 750 µs over some 3,000 reads, V8 compiling the hot code in tiers): the first rounds measured
     // how soon each process warmed up, not what it costs.
-    for (current = 0; current < PROCESSES; current++) {
-      for (const variant of VARIANTS) {
-        // The in-process variants live in this one process: warmed up once.
-        if (current > 0 && serverCpu[variant] === undefined) continue;
-        await runLoad(ops[variant], {
-          concurrency: 16,
-          durationMs: 1,
-          warmupMs: 0,
-          minSamples: warmupReads,
-          maxMs: 120_000,
-        });
+    /** Every variant once on every process it runs in (the in-process variants live in this one process). */
+    const onEveryProcess = async (run: (variant: Variant) => Promise<unknown>): Promise<void> => {
+      for (current = 0; current < PROCESSES; current++) {
+        for (const variant of VARIANTS)
+          if (current === 0 || serverCpu[variant] !== undefined) await run(variant);
       }
-    }
+    };
+    await onEveryProcess((variant) =>
+      runLoad(ops[variant], {
+        concurrency: 16,
+        durationMs: 1,
+        warmupMs: 0,
+        minSamples: warmupReads,
+        maxMs: 120_000,
+      }),
+    );
     /** Each HTTP server process's 200 rounds at c=16 and c=64: how far processes of one code differ. */
-    const perProcess = { rawHttp: [] as LoadResult[][], http: [] as LoadResult[][] };
-    for (let p = 0; p < PROCESSES; p++) {
-      perProcess.rawHttp.push([]);
-      perProcess.http.push([]);
-    }
+    const perProcess = {
+      rawHttp: Array.from({ length: PROCESSES }, (): LoadResult[] => []),
+      http: Array.from({ length: PROCESSES }, (): LoadResult[] => []),
+    };
     for (const concurrency of concurrencies) {
       const { rounds, windowMs, minSamples, maxMs } = plan[concurrency]!;
       // Warm-up: every variant once (connections, JIT, the host's first invocation) before any round counts.
-      for (current = 0; current < PROCESSES; current++) {
-        for (const variant of VARIANTS) {
-          if (current > 0 && serverCpu[variant] === undefined) continue;
-          await runLoad(ops[variant], { concurrency, durationMs: windowMs, warmupMs: 0 });
-        }
-      }
+      await onEveryProcess((variant) =>
+        runLoad(ops[variant], { concurrency, durationMs: windowMs, warmupMs: 0 }),
+      );
       for (let round = 0; round < rounds; round++) {
         // Each process pair serves a round pair, AB then BA.
         current = Math.floor(round / 2) % PROCESSES;
@@ -291,6 +287,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     // request under load.
     const own = await ownWork(
       await raw.getEntity(`s${ids[0]!.charAt(0)}`, `job|${ids[0]!}`, statusColumns),
+      KEY,
       quick,
     );
     const rawCpu = get('raw', 16);
@@ -375,53 +372,6 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
   }
-}
-
-/**
- * CPU per status read spent above the storage read: the real store and API over a table client that answers from
- * memory with `entity`, for `ROWS_NOT_KEPT` jobs read in turn (more than the store keeps: every read parses its row
- * and renders it, as the first read after a poll does):
- *   ok           the 200 path, JSON included
- *   notModified  the 304 path (If-None-Match matches)
- *   kept         the 200 path for a job read again while its row is unchanged (one job, read over and over)
- */
-async function ownWork(
-  entity: unknown,
-  quick: boolean,
-): Promise<{ ok: number; notModified: number; kept: number }> {
-  const answer = entity as Record<string, unknown>;
-  const ids = Array.from({ length: ROWS_NOT_KEPT }, (_, i) => (i + 1).toString(16).padStart(32, '0'));
-  const fakeClient = {
-    getEntity: (_pk: string, rowKey: string) =>
-      Promise.resolve({ ...answer, id: rowKey.slice('job|'.length) }),
-  };
-  const { api } = benchServices(
-    {},
-    { tableClient: () => fakeClient as unknown as TableClient, keys: fixedKey(KEY) },
-  );
-  const etags: string[] = [];
-  for (const id of ids) {
-    const etag = new Headers((await api.getStatus(id, null)).headers).get('etag');
-    if (etag === null) throw new Error(`status of ${id} has no ETag`);
-    etags.push(etag);
-  }
-  const iterations = quick ? 6_000 : 20_000;
-  const measure = async (read: (i: number) => Promise<HttpResponseInit>): Promise<number> => {
-    const before = process.cpuUsage();
-    for (let i = 0; i < iterations; i++) await read(i); // a 200 carries its body serialized: JSON included
-    const used = process.cpuUsage(before);
-    return (used.user + used.system) / iterations;
-  };
-  const n = ids.length;
-  const ok: number[] = [];
-  const notModified: number[] = [];
-  const kept: number[] = [];
-  for (let round = 0; round < 7; round++) {
-    ok.push(await measure((i) => api.getStatus(ids[i % n], null)));
-    notModified.push(await measure((i) => api.getStatus(ids[i % n], etags[i % n]!)));
-    kept.push(await measure(() => api.getStatus(ids[0], null)));
-  }
-  return { ok: median(ok), notModified: median(notModified), kept: median(kept) };
 }
 
 /** A worker's CPU-profile flags when `dir` (one of the BENCH_*_PROF variables) is set. */
