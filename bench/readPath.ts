@@ -6,16 +6,20 @@
  *             any status read must cost)
  *   handler   the getJobStatus function handler, called in process as the Functions host calls it
  *   HTTP      GET /api/jobs/{id}/status through the local host (dev/host.ts) in its own process
- * and the 304 path (If-None-Match) against the 200 path.
+ * and the 304 path (If-None-Match) against the 200 path. The in-process pair runs, load included, in a worker of its
+ * own (./inProcessWorker.ts); this process drives the rounds and is the HTTP client.
  *
- * Each HTTP server runs as `PROCESSES` processes, and round pairs take them in turn: two processes running the same
- * code on this machine differ by up to 5 % in CPU per read for the whole of their lives (memory layout, JIT and GC
- * timing), which interleaved rounds cannot cancel. Over several processes per side, that offset averages out
- * instead of deciding a run; the spread between them is printed (docs/performance.md, "fifth look").
+ * Each HTTP server runs as `PROCESSES` processes, and round pairs take them in turn, so that no one process's state
+ * decides a run; the spread between them is printed (docs/performance.md, "fifth look").
+ *
+ * Every measured process (the HTTP servers and the in-process worker) runs with its young generation fixed at V8's
+ * default maximum (`SERVER_FLAGS`), the size a busy process grows it to. Left to itself, V8 shrinks it in a process
+ * whose allocation slows (here: while the other processes serve their rounds) and grows it back only over tens of
+ * seconds of load: whichever processes were caught small served their next rounds at up to about twice the CPU per read
+ * of the others, and one of three identical processes cost up to 1.6× another over a whole run (docs/performance.md,
+ * "sixth look").
  */
 import http from 'node:http';
-import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { loadFunctionTable } from '../dev/stack';
 import { STATUS_COLUMNS } from '../shared/store/entities';
 import {
   figure,
@@ -27,6 +31,7 @@ import {
   type Service,
 } from './common';
 import { startPolledJobs } from './fixtures';
+import type { InProcessRound, InProcessVariant, WireLoadResult } from './inProcessWorker';
 import { httpGet, mergeLoads, runLoad, type LoadResult } from './load';
 import { ownWork } from './readPathOwnWork';
 
@@ -34,6 +39,8 @@ const BENCH = '1 cached read';
 const KEY = 'bench-read-key';
 /** Processes per HTTP server (see above). */
 const PROCESSES = 3;
+/** V8 flags of every measured process: a fixed young generation of 2 × 16 MB (see above). */
+const SERVER_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
 
 type Variant = 'raw' | 'handler' | 'handler304' | 'rawHttp' | 'http' | 'http304';
 const VARIANTS: readonly Variant[] = ['raw', 'handler', 'handler304', 'rawHttp', 'http', 'http304'];
@@ -65,32 +72,33 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
   try {
     log(`  ${jobCount} jobs seeded and polled once`);
 
-    // The function app in this process (the handler as the Functions host calls it).
-    Object.assign(process.env, appSettings);
-    const table = await loadFunctionTable();
-    const statusFunction = table.find((f) => f.name === 'getJobStatus');
-    if (statusFunction?.trigger !== 'http') throw new Error('getJobStatus is not in the function table');
-    const handler = statusFunction.handler;
+    const ids = jobs.map((j) => j.id);
+    // The in-process variants (the raw read, and the handler as the Functions host calls it) in a process of their
+    // own with the servers' flags, which runs their load itself; this process only drives and collects.
+    const inProcess = await startService(
+      'inProcessWorker',
+      appSettings,
+      { connectionString: azurite.connectionString, ids },
+      SERVER_FLAGS,
+    );
+    stops.unshift(() => inProcess.stop());
+    const etags = inProcess.ready.etags as string[];
 
     // The local host in its own processes, and the physical limit over HTTP: a bare node:http server doing the raw
     // getEntity, in its own processes.
     const hostServices: Service[] = [];
     const rawServices: Service[] = [];
     for (let p = 0; p < PROCESSES; p++) {
-      const host = await startService(
-        'hostWorker',
-        appSettings,
-        {},
-        profileArgs(process.env.BENCH_HOST_PROF),
-      );
+      const host = await startService('hostWorker', appSettings, {}, [
+        ...SERVER_FLAGS,
+        ...profileArgs(process.env.BENCH_HOST_PROF),
+      ]);
       stops.unshift(() => host.stop());
       hostServices.push(host);
-      const bare = await startService(
-        'rawHttpWorker',
-        {},
-        { connectionString: azurite.connectionString },
-        profileArgs(process.env.BENCH_RAW_PROF),
-      );
+      const bare = await startService('rawHttpWorker', {}, { connectionString: azurite.connectionString }, [
+        ...SERVER_FLAGS,
+        ...profileArgs(process.env.BENCH_RAW_PROF),
+      ]);
       stops.unshift(() => bare.stop());
       rawServices.push(bare);
     }
@@ -103,32 +111,12 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 1_000 });
     stops.unshift(() => Promise.resolve(agent.destroy()));
 
-    const ids = jobs.map((j) => j.id);
     const path = (id: string): string => `/api/jobs/${id}/status`;
-    const request = (id: string, headers: Record<string, string> = {}): HttpRequest =>
-      new HttpRequest({ method: 'GET', url: `http://localhost${path(id)}`, headers, params: { id } });
-    const context = (): InvocationContext =>
-      new InvocationContext({ functionName: 'getJobStatus', invocationId: 'bench' });
-    const plain = ids.map((id) => request(id));
-    const etags: string[] = [];
-    const call = async (req: HttpRequest): Promise<HttpResponseInit> => await handler(req, context());
-    for (const [i, id] of ids.entries()) {
-      const r = await call(plain[i]!);
-      const etag = new Headers(r.headers).get('etag');
-      if ((r.status ?? 200) !== 200 || etag === null) throw new Error(`status of ${id}: ${r.status}`);
-      etags.push(etag);
-    }
-    const conditional = ids.map((id, i) => request(id, { 'if-none-match': etags[i]! }));
-    const raw = factory('jobs');
-    const statusColumns = { queryOptions: { select: [...STATUS_COLUMNS] } };
     const n = ids.length;
     const expect = (want: number) => (got: number | undefined) => {
       if ((got ?? 200) !== want) throw new Error(`answered ${String(got)}, expected ${want}`);
     };
-    const ops: Record<Variant, (i: number) => Promise<unknown>> = {
-      raw: (i) => raw.getEntity(`s${ids[i % n]!.charAt(0)}`, `job|${ids[i % n]!}`, statusColumns),
-      handler: (i) => call(plain[i % n]!).then((r) => expect(200)(r.status)),
-      handler304: (i) => call(conditional[i % n]!).then((r) => expect(304)(r.status)),
+    const ops: Record<Exclude<Variant, InProcessVariant>, (i: number) => Promise<unknown>> = {
       rawHttp: (i) => httpGet(agent, rawPorts[current]!, `/raw/${ids[i % n]!}`, {}).then(expect(200)),
       http: (i) => httpGet(agent, hostPorts[current]!, path(ids[i % n]!), {}).then(expect(200)),
       http304: (i) =>
@@ -140,6 +128,15 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
       rawHttp: () => rawServices[current]!.request<number>('cpu'),
       http: () => hostServices[current]!.request<number>('cpu'),
       http304: () => hostServices[current]!.request<number>('cpu'),
+    };
+    /** One round of `variant`: in the in-process worker, or from here against the current server process. */
+    const round = async (variant: Variant, options: Omit<InProcessRound, 'variant'>): Promise<LoadResult> => {
+      if (variant === 'raw' || variant === 'handler' || variant === 'handler304') {
+        const r = await inProcess.request<WireLoadResult>('load', { variant, ...options });
+        return { ...r, latencies: Float64Array.from(r.latencies) };
+      }
+      const measure = serverCpu[variant];
+      return runLoad(ops[variant], { ...options, ...(measure ? { measure } : {}) });
     };
 
     // Paired, interleaved rounds: each measured variant runs right next to its baseline, in alternating order, so
@@ -154,7 +151,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     // Steady state before any round counts. Without this, the servers' CPU per read fell through all the c=1 rounds
     // (about 3,000 µs to 750 µs over some 3,000 reads, V8 compiling the hot code in tiers): the first rounds measured
     // how soon each process warmed up, not what it costs.
-    /** Every variant once on every process it runs in (the in-process variants live in this one process). */
+    /** Every variant once on every process it runs in (the in-process variants live in one worker). */
     const onEveryProcess = async (run: (variant: Variant) => Promise<unknown>): Promise<void> => {
       for (current = 0; current < PROCESSES; current++) {
         for (const variant of VARIANTS)
@@ -162,7 +159,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
       }
     };
     await onEveryProcess((variant) =>
-      runLoad(ops[variant], {
+      round(variant, {
         concurrency: 16,
         durationMs: 1,
         warmupMs: 0,
@@ -178,24 +175,20 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     for (const concurrency of concurrencies) {
       const { rounds, windowMs, minSamples, maxMs } = plan[concurrency]!;
       // Warm-up: every variant once (connections, JIT, the host's first invocation) before any round counts.
-      await onEveryProcess((variant) =>
-        runLoad(ops[variant], { concurrency, durationMs: windowMs, warmupMs: 0 }),
-      );
-      for (let round = 0; round < rounds; round++) {
+      await onEveryProcess((variant) => round(variant, { concurrency, durationMs: windowMs, warmupMs: 0 }));
+      for (let i = 0; i < rounds; i++) {
         // Each process pair serves a round pair, AB then BA.
-        current = Math.floor(round / 2) % PROCESSES;
+        current = Math.floor(i / 2) % PROCESSES;
         // The 304 pair only feeds the server-CPU notes: half the rounds are enough.
-        const measured = round < Math.ceil(rounds / 2) ? pairs : pairs.slice(0, 2);
+        const measured = i < Math.ceil(rounds / 2) ? pairs : pairs.slice(0, 2);
         for (const pair of measured) {
-          for (const variant of round % 2 === 0 ? pair : [pair[1], pair[0]]) {
-            const measure = serverCpu[variant];
-            const r = await runLoad(ops[variant], {
+          for (const variant of i % 2 === 0 ? pair : [pair[1], pair[0]]) {
+            const r = await round(variant, {
               concurrency,
               durationMs: windowMs,
               warmupMs: Math.round(windowMs / 4),
               minSamples,
               maxMs,
-              ...(measure ? { measure } : {}),
             });
             const key = `${variant}@${concurrency}`;
             results.set(key, [...(results.get(key) ?? []), r]);
@@ -286,7 +279,9 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     // kept parsed; the 200 path of a job read again unchanged; and, for the record, the whole server CPU per
     // request under load.
     const own = await ownWork(
-      await raw.getEntity(`s${ids[0]!.charAt(0)}`, `job|${ids[0]!}`, statusColumns),
+      await factory('jobs').getEntity(`s${ids[0]!.charAt(0)}`, `job|${ids[0]!}`, {
+        queryOptions: { select: [...STATUS_COLUMNS] },
+      }),
       KEY,
       quick,
     );
