@@ -10,10 +10,10 @@
  */
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { loadFunctionTable } from '../dev/stack';
-import { STATUS_COLUMNS } from '../shared/store/entities';
 import { createTableClientFactory } from '../shared/store/tableJobStore';
 import { serviceMain } from './common';
 import { runLoad, type LoadResult } from './load';
+import { readStatusRow } from './rawStatusRead';
 
 export type InProcessVariant = 'raw' | 'handler' | 'handler304';
 
@@ -57,12 +57,11 @@ serviceMain(async (input: { connectionString: string; ids: string[] }) => {
   }
   const conditional = ids.map((id, i) => request(id, { 'if-none-match': etags[i]! }));
   const raw = createTableClientFactory({ connectionString: input.connectionString })('jobs');
-  const statusColumns = { queryOptions: { select: [...STATUS_COLUMNS] } };
   const expect = (want: number) => (r: HttpResponseInit) => {
     if ((r.status ?? 200) !== want) throw new Error(`answered ${String(r.status)}, expected ${want}`);
   };
   const ops: Record<InProcessVariant, (i: number) => Promise<unknown>> = {
-    raw: (i) => raw.getEntity(`s${ids[i % n]!.charAt(0)}`, `job|${ids[i % n]!}`, statusColumns),
+    raw: (i) => readStatusRow(raw, ids[i % n]!),
     handler: (i) => call(plain[i % n]!).then(expect(200)),
     handler304: (i) => call(conditional[i % n]!).then(expect(304)),
   };

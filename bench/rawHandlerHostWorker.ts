@@ -7,9 +7,9 @@
  * Commands: `cpu` → the process's CPU time (µs) so far.
  */
 import { startLocalHost } from '../dev/host';
-import { STATUS_COLUMNS } from '../shared/store/entities';
 import { createTableClientFactory } from '../shared/store/tableJobStore';
 import { serviceMain } from './common';
+import { readStatusRow } from './rawStatusRead';
 
 serviceMain(async (input: { connectionString: string; cachingHeaders?: boolean }) => {
   const client = createTableClientFactory({ connectionString: input.connectionString })('jobs');
@@ -25,9 +25,7 @@ serviceMain(async (input: { connectionString: string; cachingHeaders?: boolean }
         authLevel: 'anonymous',
         handler: async (request) => {
           const id = request.params.id ?? '';
-          const entity = await client.getEntity(`s${id.charAt(0)}`, `job|${id}`, {
-            queryOptions: { select: [...STATUS_COLUMNS] },
-          });
+          const entity = await readStatusRow(client, id);
           const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
           if (input.cachingHeaders === true) {
             headers['etag'] = entity.etag;

@@ -6,9 +6,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { STATUS_COLUMNS } from '../shared/store/entities';
 import { createTableClientFactory } from '../shared/store/tableJobStore';
 import { serviceMain } from './common';
+import { readStatusRow } from './rawStatusRead';
 
 serviceMain(async (input: { connectionString: string }) => {
   const client = createTableClientFactory({ connectionString: input.connectionString })('jobs');
@@ -19,7 +19,7 @@ serviceMain(async (input: { connectionString: string }) => {
       res.end();
       return;
     }
-    client.getEntity(`s${id.charAt(0)}`, `job|${id}`, { queryOptions: { select: [...STATUS_COLUMNS] } }).then(
+    readStatusRow(client, id).then(
       (entity) => {
         const body = JSON.stringify(entity);
         res.writeHead(200, {

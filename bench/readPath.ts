@@ -20,7 +20,6 @@
  * "sixth look").
  */
 import http from 'node:http';
-import { STATUS_COLUMNS } from '../shared/store/entities';
 import {
   figure,
   median,
@@ -33,6 +32,7 @@ import {
 import { startPolledJobs } from './fixtures';
 import type { InProcessRound, InProcessVariant, WireLoadResult } from './inProcessWorker';
 import { httpGet, mergeLoads, runLoad, type LoadResult } from './load';
+import { readStatusRow } from './rawStatusRead';
 import { ownWork } from './readPathOwnWork';
 
 const BENCH = '1 cached read';
@@ -278,13 +278,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
     // read for both), measured CPU-bound over a table client that answers from memory, on rows the store has not
     // kept parsed; the 200 path of a job read again unchanged; and, for the record, the whole server CPU per
     // request under load.
-    const own = await ownWork(
-      await factory('jobs').getEntity(`s${ids[0]!.charAt(0)}`, `job|${ids[0]!}`, {
-        queryOptions: { select: [...STATUS_COLUMNS] },
-      }),
-      KEY,
-      quick,
-    );
+    const own = await ownWork(await readStatusRow(factory('jobs'), ids[0]!), KEY, quick);
     const rawCpu = get('raw', 16);
     figures.push(
       figure({
