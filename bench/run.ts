@@ -57,7 +57,22 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string
 
 function targetText(f: Figure): string {
   if (!f.target) return '';
-  return `${f.target.on === 'ratio' ? 'ratio ' : ''}${f.target.op === '<=' ? '≤' : '≥'} ${f.target.limit}${f.target.on === 'ratio' ? '×' : ` ${f.unit}`}`;
+  const { on, op, limit, judge } = f.target;
+  const text = `${on === 'ratio' ? 'ratio ' : ''}${op === '<=' ? '≤' : '≥'} ${limit}${on === 'ratio' ? '×' : ` ${f.unit}`}`;
+  // An interval target misses only when the whole interval is beyond the limit: a one-sided test at (1 + level) / 2.
+  const level = f.interval?.level;
+  return judge === 'interval' && level !== undefined
+    ? `${text} (1-sided, ${Math.round(((1 + level) / 2) * 100)} %)`
+    : text;
+}
+
+function ratioText(f: Figure): string {
+  if (f.ratio === undefined) return '';
+  const digits = (x: number): string => x.toFixed(x >= 100 ? 0 : 3);
+  const interval = f.interval
+    ? ` [${digits(f.interval.low)}–${digits(f.interval.high)}, ${Math.round(f.interval.level * 100)} %]`
+    : '';
+  return `${digits(f.ratio)}×${interval}`;
 }
 
 export function renderTable(figures: readonly Figure[]): string {
@@ -67,7 +82,7 @@ export function renderTable(figures: readonly Figure[]): string {
     f.name,
     fmt(f.measured, f.unit),
     f.baseline ? `${fmt(f.baseline.value, f.unit)} (${f.baseline.label})` : '',
-    f.ratio !== undefined ? `${f.ratio.toFixed(f.ratio >= 100 ? 0 : 3)}×` : '',
+    ratioText(f),
     targetText(f),
     f.pass === undefined ? '' : f.pass ? 'PASS' : 'MISS',
   ]);
