@@ -59,20 +59,20 @@ export function figure(f: Omit<Figure, 'pass'>): Figure {
   const ratio = f.ratio ?? (f.baseline && f.baseline.value !== 0 ? f.measured / f.baseline.value : undefined);
   const out: Figure = { ...f, ...(ratio !== undefined ? { ratio } : {}) };
   if (f.target) {
-    const { op, limit, judge = 'point' } = f.target;
-    // An interval target is judged on the interval's bound nearest the limit: it misses only when the whole
-    // interval is beyond it. Without an interval it cannot be judged, and misses.
-    const x =
-      judge === 'interval'
-        ? op === '<='
-          ? f.interval?.low
-          : f.interval?.high
-        : f.target.on === 'ratio'
-          ? ratio
-          : f.measured;
+    const { op, limit } = f.target;
+    const x = judgedValue(f, f.target, ratio);
     out.pass = x !== undefined && Number.isFinite(x) && (op === '<=' ? x <= limit : x >= limit);
   }
   return out;
+}
+
+/**
+ * What a target compares with its limit. An interval target: the interval's bound nearest the limit, so it misses
+ * only when the whole interval is beyond it (without an interval it cannot be judged, and misses).
+ */
+function judgedValue(f: Omit<Figure, 'pass'>, target: Target, ratio: number | undefined): number | undefined {
+  if (target.judge === 'interval') return target.op === '<=' ? f.interval?.low : f.interval?.high;
+  return target.on === 'ratio' ? ratio : f.measured;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ export function median(values: readonly number[]): number {
  * of values always gives one interval.
  */
 export function medianInterval(
-  values: readonly number[],
+  values: ArrayLike<number>,
   level = 0.9,
   resamples = 2_000,
   seed = 1,

@@ -47,8 +47,8 @@ const SERVER_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
 /**
  * The paired figures (p50, p99, throughput against the baseline) are judged on a 90 % bootstrap interval of their
  * median per-round ratio: one misses when the whole interval is beyond the limit (a one-sided test at 95 %). Their
- * spread from run to run on a 2-core machine is as wide as the targets' margins (p99s: about ±15 % at one standard
- * deviation in quick mode), so a figure judged on its point value missed in most quick runs whatever the code did
+ * spread from run to run on a 2-core machine is as wide as the targets' margins (p99s: about ±10–18 % at one
+ * standard deviation), so a figure judged on its point value missed in most quick runs whatever the code did
  * (docs/performance.md, "seventh look").
  */
 const INTERVAL_LEVEL = 0.9;
@@ -227,7 +227,7 @@ export async function benchReadPath(options: BenchOptions): Promise<Figure[]> {
         ratio: percentile(ratios, 50),
         // How far this run's median ratio may be from the machine's (bootstrap over the round pairs): the figures
         // are judged on it (see INTERVAL_LEVEL).
-        interval: medianInterval([...ratios], INTERVAL_LEVEL),
+        interval: medianInterval(ratios, INTERVAL_LEVEL),
         // The middle half of the per-round ratios: how much one round pair says on this machine.
         spread: `per-round ratios ${percentile(ratios, 25).toFixed(2)}–${percentile(ratios, 75).toFixed(2)} over ${ratios.length} rounds`,
       };
